@@ -1,0 +1,47 @@
+//! A short tour of async-kernel: a `Pending` set on one thread and awaited on another.
+//!
+//! Run with `cargo run --example tour`.
+
+use std::time::Duration;
+
+use async_kernel::{Pending, PendingError, PendingGroup};
+
+fn main() -> Result<(), PendingError> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+
+    // 1. A pending set by a plain thread, awaited from an executor on this thread.
+    let answer: Pending<u64> = Pending::builder()
+        .metadata("func", "compute_answer")
+        .build()?;
+    let setter = answer.clone();
+    let worker = std::thread::spawn(move || {
+        tracing::info!("worker: computing");
+        setter.set_result(42).expect("set once");
+    });
+    let value = futures::executor::block_on(answer.wait().timeout(Duration::from_secs(5)))?;
+    worker.join().expect("worker thread");
+    tracing::info!(%value, pending = ?answer, "awaited on the main thread");
+
+    // 2. Blocking on a pending from a plain thread.
+    let later: Pending<&'static str> = Pending::new();
+    let setter = later.clone();
+    std::thread::spawn(move || setter.set_result("hello from another thread").unwrap());
+    tracing::info!(
+        value = later.wait_sync(Some(Duration::from_secs(5)))?,
+        "blocked until done"
+    );
+
+    // 3. A group: one member fails, so the others are cancelled and the group reports it.
+    let outcome = futures::executor::block_on(PendingGroup::new().run(|pg| async move {
+        let slow: Pending<()> = Pending::new();
+        let failing: Pending<()> = Pending::new();
+        tracing::info!(members = pg.pending().len(), "group running");
+        std::thread::spawn(move || failing.set_exception("the disk is full").unwrap());
+        slow.await
+    }));
+    match outcome {
+        Err(PendingError::Cancelled(c)) => tracing::info!(message = c.message(), "group cancelled"),
+        other => tracing::warn!(?other, "unexpected group outcome"),
+    }
+    Ok(())
+}

@@ -1,0 +1,718 @@
+//! [`Pending`]: the thread-safe, awaitable result of one piece of work.
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::task::{Context, Poll, Waker};
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use crate::any_pending::{AnyPending, CallbackId, ErasedPending, Hook, WaiterKey};
+use crate::error::{
+    BoxError, InvalidStateError, InvalidStateKind, PendingError, accumulate_message,
+};
+use crate::metadata::{MetaValue, Metadata};
+use crate::sync::{AtomicU8, Mutex, MutexGuard, Ordering, lock};
+use crate::tracker;
+
+use super::state::{CANCELLED, DONE, HAS_CANCELLER, SET};
+
+type Callback<T> = Box<dyn FnOnce(&Pending<T>) + Send + 'static>;
+type Canceller = Arc<dyn Fn(Option<&str>) + Send + Sync + 'static>;
+
+/// A thread-safe handle to a result that is set once: a value, a failure, or cancellation.
+///
+/// `Pending<T>` is what every scheduled call returns. Any thread may set it, cancel it, await it
+/// (from any executor: tokio, smol, `futures::executor::block_on`) or block on it with
+/// [`wait_sync`](Pending::wait_sync). Clones are handles to the same pending; equality is
+/// identity.
+///
+/// # Guarantees
+/// * The outcome is set exactly once; a second `set_*` is an [`InvalidStateError`] and changes
+///   nothing (SPEC P4).
+/// * Done-callbacks run exactly once each, in the order they were added, on the thread that
+///   completes the pending; a panicking callback is logged and the others still run (SPEC P12).
+/// * Waiters (async or blocking) are released only after every done-callback has run (SPEC P10).
+/// * Once cancelled, the outcome is "cancelled", whatever the work returns (SPEC P7).
+///
+/// # Drop
+/// Dropping a handle never cancels anything: fire-and-forget keeps working. Dropping an
+/// unfinished [`wait`](Pending::wait) (or `.await` on the pending) *does* cancel it, unless the
+/// wait was made with [`protect`](super::Wait::protect) (SPEC P10).
+///
+/// # Example
+/// ```
+/// use async_kernel::Pending;
+///
+/// let pen: Pending<u32> = Pending::new();
+/// let setter = pen.clone();
+/// std::thread::spawn(move || setter.set_result(42).unwrap());
+/// assert_eq!(futures::executor::block_on(pen.wait()).unwrap(), 42);
+/// ```
+pub struct Pending<T> {
+    pub(crate) inner: Arc<Inner<T>>,
+}
+
+pub(crate) struct Inner<T> {
+    pub(crate) state: AtomicU8,
+    pub(crate) core: Mutex<Core<T>>,
+}
+
+pub(crate) struct Core<T> {
+    pub(crate) outcome: Option<Result<T, PendingError>>,
+    /// The first waiter's waker; more waiters go to `extras.wakers`.
+    pub(crate) waker: Option<Waker>,
+    /// Everything most pendings never need, allocated on first use.
+    pub(crate) extras: Option<Box<Extras<T>>>,
+}
+
+pub(crate) struct Extras<T> {
+    pub(crate) metadata: Metadata,
+    pub(crate) cancel_message: Option<String>,
+    pub(crate) canceller: Option<Canceller>,
+    pub(crate) callbacks: Vec<(CallbackId, Callback<T>)>,
+    /// Waiter slots 1.. (slot 0 is `Core::waker`).
+    pub(crate) wakers: Vec<Option<Waker>>,
+    /// The thread that must run the work: blocking on it from there would deadlock (SPEC P11).
+    pub(crate) runner: Option<ThreadId>,
+}
+
+impl<T> Default for Extras<T> {
+    fn default() -> Self {
+        Extras {
+            metadata: Metadata::default(),
+            cancel_message: None,
+            canceller: None,
+            callbacks: Vec::new(),
+            wakers: Vec::new(),
+            runner: None,
+        }
+    }
+}
+
+impl<T> Core<T> {
+    pub(crate) fn extras(&mut self) -> &mut Extras<T> {
+        self.extras.get_or_insert_with(Default::default)
+    }
+}
+
+static NEXT_CALLBACK_ID: AtomicU64 = AtomicU64::new(1);
+
+fn next_callback_id() -> CallbackId {
+    CallbackId(NEXT_CALLBACK_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
+impl<T> Clone for Pending<T> {
+    fn clone(&self) -> Self {
+        Pending {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> PartialEq for Pending<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+impl<T> Eq for Pending<T> {}
+
+impl<T> std::hash::Hash for Pending<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.inner) as *const () as usize).hash(state)
+    }
+}
+
+impl<T: Send + 'static> PartialEq<AnyPending> for Pending<T> {
+    fn eq(&self, other: &AnyPending) -> bool {
+        self.id() == other.id()
+    }
+}
+impl<T: Send + 'static> PartialEq<Pending<T>> for AnyPending {
+    fn eq(&self, other: &Pending<T>) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<T: Send + 'static> From<Pending<T>> for AnyPending {
+    fn from(pen: Pending<T>) -> Self {
+        AnyPending { inner: pen.inner }
+    }
+}
+
+impl<T: Send + 'static> From<&Pending<T>> for AnyPending {
+    fn from(pen: &Pending<T>) -> Self {
+        pen.erase()
+    }
+}
+
+impl<T: Send + 'static> Default for Pending<T> {
+    fn default() -> Self {
+        Pending::new()
+    }
+}
+
+/// Builds a [`Pending`] with metadata and tracking options (the reference's
+/// `PendingCreateOptions` and `**metadata`).
+#[must_use]
+pub struct PendingBuilder<T> {
+    metadata: Vec<(Cow<'static, str>, MetaValue)>,
+    allow_tracking: bool,
+    _marker: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: Send + 'static> PendingBuilder<T> {
+    /// Adds a metadata pair (SPEC P2).
+    pub fn metadata(
+        mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<MetaValue>,
+    ) -> Self {
+        self.metadata.push((key.into(), value.into()));
+        self
+    }
+
+    /// Whether the trackers active in the current context track the new pending (default
+    /// true; SPEC P3's `allow_tracking`).
+    pub fn allow_tracking(mut self, allow: bool) -> Self {
+        self.allow_tracking = allow;
+        self
+    }
+
+    /// Creates the pending and registers it with the active trackers of the current context.
+    ///
+    /// # Errors
+    /// [`InvalidStateKind::TrackerExiting`] when a tracker of the current context is exiting
+    /// (SPEC P3, G4); no pending is created.
+    pub fn build(self) -> Result<Pending<T>, InvalidStateError> {
+        let metadata = Metadata::from_pairs(self.metadata);
+        let extras = (!metadata.is_empty()).then(|| {
+            Box::new(Extras {
+                metadata,
+                ..Extras::default()
+            })
+        });
+        let pen = Pending::from_parts(extras);
+        if self.allow_tracking {
+            tracker::track_new(&pen.erase())?;
+        }
+        Ok(pen)
+    }
+}
+
+impl<T: Send + 'static> Pending<T> {
+    /// A new running pending, tracked by the trackers active in the current context.
+    ///
+    /// If a tracker of the current context is exiting, the misuse is not lost: the pending is
+    /// returned already failed with that [`InvalidStateError`] (use [`Pending::builder`] to get
+    /// the error instead).
+    pub fn new() -> Self {
+        if crate::context::current_is_empty() {
+            // Fast path: no tracker can be active in an empty context.
+            return Pending::from_parts(None);
+        }
+        match Pending::builder().build() {
+            Ok(pen) => pen,
+            Err(e) => {
+                let pen = Pending::from_parts(None);
+                let _ = pen.set_outcome(Err(e.into()));
+                pen
+            }
+        }
+    }
+
+    /// A builder for a pending with metadata or tracking options.
+    pub fn builder() -> PendingBuilder<T> {
+        PendingBuilder {
+            metadata: Vec::new(),
+            allow_tracking: true,
+            _marker: std::marker::PhantomData,
+        }
+    }
+
+    fn from_parts(extras: Option<Box<Extras<T>>>) -> Self {
+        Pending {
+            inner: Arc::new(Inner {
+                state: AtomicU8::new(0),
+                core: Mutex::new(Core {
+                    outcome: None,
+                    waker: None,
+                    extras,
+                }),
+            }),
+        }
+    }
+
+    /// This pending as a type-erased handle.
+    pub fn erase(&self) -> AnyPending {
+        AnyPending {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// An identifier unique among live pendings (the same as [`AnyPending::id`]).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as *const () as usize
+    }
+
+    /// Sets the value (SPEC P4). When cancellation was requested before, the pending ends
+    /// cancelled instead (SPEC P7) and this still returns `Ok`.
+    ///
+    /// # Errors
+    /// [`InvalidStateKind::AlreadyDone`] when the pending is done; nothing changes.
+    pub fn set_result(&self, value: T) -> Result<(), InvalidStateError> {
+        self.set_outcome(Ok(value))
+    }
+
+    /// Fails the pending with `error` (the reference's exception path; SPEC P4).
+    ///
+    /// # Errors
+    /// [`InvalidStateKind::AlreadyDone`] when the pending is done; nothing changes.
+    pub fn set_exception(&self, error: impl Into<BoxError>) -> Result<(), InvalidStateError> {
+        self.set_outcome(Err(PendingError::failed(error)))
+    }
+
+    /// Sets the whole outcome at once: a value or any [`PendingError`].
+    ///
+    /// # Errors
+    /// [`InvalidStateKind::AlreadyDone`] when the pending is done; nothing changes.
+    pub fn set_outcome(&self, outcome: Result<T, PendingError>) -> Result<(), InvalidStateError> {
+        let mut core = lock(&self.inner.core);
+        let state = self.inner.state.load(Ordering::Acquire);
+        if state & SET != 0 {
+            drop(core);
+            return Err(InvalidStateError::new(
+                InvalidStateKind::AlreadyDone,
+                format!("{self:?} is already done; its outcome cannot be set again"),
+            ));
+        }
+        let outcome = if state & CANCELLED != 0 {
+            Err(PendingError::cancelled(cancel_text(&core)))
+        } else {
+            outcome
+        };
+        let mut flags = SET;
+        if matches!(outcome, Err(PendingError::Cancelled(_))) {
+            flags |= CANCELLED;
+        }
+        core.outcome = Some(outcome);
+        self.inner.state.fetch_or(flags, Ordering::AcqRel);
+        self.finish(core);
+        Ok(())
+    }
+
+    /// Runs the done-callbacks (in order, also those added while they run), then marks the
+    /// pending done and wakes every waiter.
+    fn finish<'a>(&'a self, mut core: MutexGuard<'a, Core<T>>) {
+        loop {
+            let callbacks = match core.extras.as_mut() {
+                Some(x) if !x.callbacks.is_empty() => std::mem::take(&mut x.callbacks),
+                _ => break,
+            };
+            drop(core);
+            for (_, cb) in callbacks {
+                self.run_callback(cb);
+            }
+            core = lock(&self.inner.core);
+        }
+        self.inner.state.fetch_or(DONE, Ordering::AcqRel);
+        let first = core.waker.take();
+        let rest = core
+            .extras
+            .as_mut()
+            .map(|x| std::mem::take(&mut x.wakers))
+            .unwrap_or_default();
+        if let Some(x) = core.extras.as_mut() {
+            // The canceller belongs to the work; it must not outlive the outcome.
+            x.canceller = None;
+        }
+        drop(core);
+        if let Some(w) = first {
+            w.wake();
+        }
+        for w in rest.into_iter().flatten() {
+            w.wake();
+        }
+    }
+
+    fn run_callback(&self, cb: Callback<T>) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| cb(self))) {
+            tracing::error!(
+                pending = ?self,
+                panic = %panic_text(&*payload),
+                "a done-callback panicked; the remaining callbacks still run"
+            );
+        }
+    }
+
+    /// Cancels the pending (SPEC P5, P6).
+    ///
+    /// On a done pending this does nothing and returns whether it ended cancelled. Otherwise the
+    /// message is appended to earlier ones (`"a"` then `"b"` gives `"a\nb"`; `None` keeps the
+    /// earlier text) and `true` is returned. Without a canceller the pending is done (cancelled)
+    /// at once; with one, the canceller is called with `msg` and the pending is done when the
+    /// work has actually stopped.
+    pub fn cancel(&self, msg: Option<&str>) -> bool {
+        let mut core = lock(&self.inner.core);
+        let state = self.inner.state.load(Ordering::Acquire);
+        if state & SET != 0 {
+            return state & CANCELLED != 0;
+        }
+        let extras = core.extras();
+        accumulate_message(&mut extras.cancel_message, msg);
+        self.inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
+        if state & HAS_CANCELLER != 0 {
+            let canceller = extras.canceller.clone();
+            drop(core);
+            if let Some(c) = canceller {
+                c(msg);
+            }
+        } else {
+            let message = cancel_text(&core);
+            core.outcome = Some(Err(PendingError::cancelled(message)));
+            self.inner.state.fetch_or(SET, Ordering::AcqRel);
+            self.finish(core);
+        }
+        true
+    }
+
+    /// True once cancellation was requested, even if the work has not stopped yet (SPEC P5).
+    pub fn cancelled(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) & CANCELLED != 0
+    }
+
+    /// True once the outcome is set (SPEC P1). Waiters are released a moment later, after the
+    /// done-callbacks have run.
+    pub fn done(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) & SET != 0
+    }
+
+    /// The accumulated cancellation message, once cancellation was requested.
+    pub fn cancel_message(&self) -> Option<String> {
+        let core = lock(&self.inner.core);
+        core.extras.as_ref().and_then(|x| x.cancel_message.clone())
+    }
+
+    /// Installs the function that stops the work when the pending is cancelled (SPEC P8).
+    /// It is called with each new cancel message; the work must then set an outcome (which
+    /// becomes "cancelled", SPEC P7). On a pending whose cancellation is already requested it
+    /// is called at once.
+    ///
+    /// # Errors
+    /// [`InvalidStateKind::CancellerAlreadySet`] on a done pending or one that has a canceller.
+    pub fn set_canceller(
+        &self,
+        canceller: impl Fn(Option<&str>) + Send + Sync + 'static,
+    ) -> Result<(), InvalidStateError> {
+        let mut core = lock(&self.inner.core);
+        let state = self.inner.state.load(Ordering::Acquire);
+        if state & (SET | HAS_CANCELLER) != 0 {
+            drop(core);
+            return Err(InvalidStateError::new(
+                InvalidStateKind::CancellerAlreadySet,
+                format!("{self:?} is done or already has a canceller"),
+            ));
+        }
+        let canceller: Canceller = Arc::new(canceller);
+        core.extras().canceller = Some(canceller.clone());
+        self.inner.state.fetch_or(HAS_CANCELLER, Ordering::AcqRel);
+        drop(core);
+        if state & CANCELLED != 0 {
+            canceller(None);
+        }
+        Ok(())
+    }
+
+    /// Runs `callback` once when the pending completes, on the completing thread, after the
+    /// callbacks added before it; at once (on this thread) if it is already done (SPEC P12).
+    pub fn add_done_callback(
+        &self,
+        callback: impl FnOnce(&Pending<T>) + Send + 'static,
+    ) -> CallbackId {
+        let id = next_callback_id();
+        let mut core = lock(&self.inner.core);
+        if self.inner.state.load(Ordering::Acquire) & DONE != 0 {
+            drop(core);
+            self.run_callback(Box::new(callback));
+        } else {
+            core.extras().callbacks.push((id, Box::new(callback)));
+        }
+        id
+    }
+
+    /// Removes a callback that has not run yet; returns how many were removed (0 or 1).
+    pub fn remove_done_callback(&self, id: CallbackId) -> usize {
+        self.inner.remove_callback(id)
+    }
+
+    /// The metadata given at creation (SPEC P2).
+    pub fn metadata(&self) -> Metadata {
+        self.inner.metadata()
+    }
+
+    /// The failure, without waiting (SPEC P9): `Ok(None)` when it produced a value,
+    /// `Ok(Some(error))` when it failed or panicked.
+    ///
+    /// # Errors
+    /// [`PendingError::Cancelled`] when it was cancelled; [`PendingError::InvalidState`] when it
+    /// is not done.
+    pub fn exception(&self) -> Result<Option<PendingError>, PendingError> {
+        let core = lock(&self.inner.core);
+        let found = match &core.outcome {
+            None if self.cancelled() => Some(Err(PendingError::cancelled(cancel_text(&core)))),
+            None => None,
+            Some(Ok(_)) => Some(Ok(None)),
+            Some(Err(e @ PendingError::Cancelled(_))) => Some(Err(e.clone())),
+            Some(Err(e)) => Some(Ok(Some(e.clone()))),
+        };
+        drop(core);
+        found.unwrap_or_else(|| Err(not_done(self)))
+    }
+
+    /// Marks `thread` as the one that must run this pending's work, so that blocking on it
+    /// there fails at once instead of deadlocking (SPEC P11).
+    #[allow(dead_code)] // used by the caller's scheduler
+    pub(crate) fn set_runner_thread(&self, thread: ThreadId) {
+        lock(&self.inner.core).extras().runner = Some(thread);
+    }
+
+    pub(crate) fn check_not_runner(&self) -> Result<(), PendingError> {
+        let runner = lock(&self.inner.core)
+            .extras
+            .as_ref()
+            .and_then(|x| x.runner);
+        if runner == Some(std::thread::current().id()) {
+            return Err(InvalidStateError::new(
+                InvalidStateKind::WouldDeadlock,
+                format!("blocking on {self:?} from the thread that must run it would deadlock"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Registers `cx`'s waker unless done; `Ready` once every callback has run.
+    pub(crate) fn poll_done(&self, cx: &mut Context<'_>, key: &mut WaiterKey) -> Poll<()> {
+        self.inner.poll_done(cx, key)
+    }
+}
+
+impl<T: Clone + Send + 'static> Pending<T> {
+    /// The outcome without waiting (SPEC P9).
+    ///
+    /// # Errors
+    /// The failure, the cancellation, or [`PendingError::InvalidState`] when not done.
+    pub fn result(&self) -> Result<T, PendingError> {
+        let core = lock(&self.inner.core);
+        let found = match &core.outcome {
+            Some(outcome) => Some(outcome.clone()),
+            None if self.cancelled() => Some(Err(PendingError::cancelled(cancel_text(&core)))),
+            None => None,
+        };
+        drop(core);
+        found.unwrap_or_else(|| Err(not_done(self)))
+    }
+}
+
+fn not_done<T: Send + 'static>(pen: &Pending<T>) -> PendingError {
+    InvalidStateError::new(
+        InvalidStateKind::NotDone,
+        format!("{pen:?} is not done yet"),
+    )
+    .into()
+}
+
+fn cancel_text<T>(core: &Core<T>) -> String {
+    core.extras
+        .as_ref()
+        .and_then(|x| x.cancel_message.clone())
+        .unwrap_or_default()
+}
+
+pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
+    match PendingError::from_panic(payload) {
+        PendingError::Panicked { message } => message.to_string(),
+        _ => String::new(),
+    }
+}
+
+impl<T> Inner<T> {
+    pub(crate) fn poll_done(&self, cx: &mut Context<'_>, key: &mut WaiterKey) -> Poll<()> {
+        if self.state.load(Ordering::Acquire) & DONE != 0 {
+            return Poll::Ready(());
+        }
+        let mut core = lock(&self.core);
+        if self.state.load(Ordering::Acquire) & DONE != 0 {
+            return Poll::Ready(());
+        }
+        let waker = cx.waker();
+        match *key {
+            Some(0) => update_slot(&mut core.waker, waker),
+            Some(k) => update_slot(&mut core.extras().wakers[k - 1], waker),
+            None if core.waker.is_none() => {
+                core.waker = Some(waker.clone());
+                *key = Some(0);
+            }
+            None => {
+                let slots = &mut core.extras().wakers;
+                let k = match slots.iter().position(Option::is_none) {
+                    Some(i) => {
+                        slots[i] = Some(waker.clone());
+                        i
+                    }
+                    None => {
+                        slots.push(Some(waker.clone()));
+                        slots.len() - 1
+                    }
+                };
+                *key = Some(k + 1);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Frees a waiter slot when its future goes away.
+    pub(crate) fn forget_waiter(&self, key: &mut WaiterKey) {
+        let Some(k) = key.take() else { return };
+        let mut core = lock(&self.core);
+        if k == 0 {
+            core.waker = None;
+        } else if let Some(slot) = core.extras.as_mut().and_then(|x| x.wakers.get_mut(k - 1)) {
+            *slot = None;
+        }
+    }
+}
+
+fn update_slot(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(w) if w.will_wake(waker) => {}
+        _ => *slot = Some(waker.clone()),
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for Pending<T> {
+    /// `<Pending ⛔ message=… 🏁 at 0x… metadata: {…}>`: cancelled mark and message, done 🏁 or
+    /// running 🏃, identity, truncated metadata (SPEC P2).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt_debug(f)
+    }
+}
+
+impl<T> Inner<T> {
+    fn remove_callback(&self, id: CallbackId) -> usize {
+        let mut core = lock(&self.core);
+        match core.extras.as_mut() {
+            Some(x) => {
+                let before = x.callbacks.len();
+                x.callbacks.retain(|(cid, _)| *cid != id);
+                before - x.callbacks.len()
+            }
+            None => 0,
+        }
+    }
+
+    fn metadata(&self) -> Metadata {
+        let core = lock(&self.core);
+        core.extras
+            .as_ref()
+            .map(|x| x.metadata.clone())
+            .unwrap_or_default()
+    }
+
+    fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.load(Ordering::Acquire);
+        // `try_lock`: Debug may be called while the lock is held further up the stack.
+        let (message, metadata) = match self.core.try_lock() {
+            Ok(core) => (
+                core.extras.as_ref().and_then(|x| x.cancel_message.clone()),
+                core.extras
+                    .as_ref()
+                    .map(|x| x.metadata.clone())
+                    .unwrap_or_default(),
+            ),
+            Err(_) => (None, Metadata::default()),
+        };
+        f.write_str("<Pending")?;
+        if state & CANCELLED != 0 {
+            f.write_str(" ⛔")?;
+            if let Some(m) = message.filter(|m| !m.is_empty()) {
+                write!(f, " message={m:?}")?;
+            }
+        }
+        f.write_str(if state & SET != 0 { " 🏁" } else { " 🏃" })?;
+        write!(f, " at {:#x}", self as *const Self as *const () as usize)?;
+        if !metadata.is_empty() {
+            write!(f, " metadata: {metadata:?}")?;
+        }
+        f.write_str(">")
+    }
+}
+
+impl<T: Send + 'static> ErasedPending for Inner<T> {
+    fn is_done(&self) -> bool {
+        self.state.load(Ordering::Acquire) & SET != 0
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CANCELLED != 0
+    }
+
+    fn error(&self) -> Option<PendingError> {
+        match &lock(&self.core).outcome {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    fn cancel(self: Arc<Self>, msg: Option<&str>) -> bool {
+        Pending { inner: self }.cancel(msg)
+    }
+
+    fn add_hook(self: Arc<Self>, hook: Hook) -> Option<CallbackId> {
+        let pen = Pending { inner: self };
+        if pen.inner.state.load(Ordering::Acquire) & DONE != 0 {
+            hook(&pen.erase());
+            return None;
+        }
+        Some(pen.add_done_callback(move |p| hook(&p.erase())))
+    }
+
+    fn remove_callback(&self, id: CallbackId) -> usize {
+        Inner::remove_callback(self, id)
+    }
+
+    fn metadata(&self) -> Metadata {
+        Inner::metadata(self)
+    }
+
+    fn poll_done(&self, cx: &mut Context<'_>, key: &mut WaiterKey) -> Poll<()> {
+        Inner::poll_done(self, cx, key)
+    }
+
+    fn forget_waiter(&self, key: &mut WaiterKey) {
+        Inner::forget_waiter(self, key)
+    }
+
+    fn wait_done_sync(self: Arc<Self>, timeout: Option<Duration>) -> Result<(), PendingError> {
+        Pending { inner: self }.wait_sync_done(timeout)
+    }
+
+    fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Inner::fmt_debug(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_footprint_of_unit_pending() {
+        // ArcInner = two counters + Inner; issue goal: at most 80 heap bytes.
+        let bytes = 16 + std::mem::size_of::<Inner<()>>();
+        assert!(bytes <= 80, "Pending<()> takes {bytes} heap bytes");
+    }
+}

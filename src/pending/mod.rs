@@ -1,0 +1,19 @@
+//! Pendings and the trackers around them: the reference's `async_kernel.pending` module.
+//!
+//! * [`Pending`]: the thread-safe awaitable result of one piece of work.
+//! * [`AnyPending`]: the same with its value type erased.
+//! * [`PendingGroup`]: a structured scope that cancels every member when one fails.
+//! * [`PendingManager`]: a context-bound registry for long-lived scopes.
+
+mod core;
+mod state;
+mod wait;
+
+pub use self::core::{Pending, PendingBuilder};
+pub use self::wait::{Wait, WaitDone};
+pub use crate::any_pending::{AnyPending, CallbackId, WaitDoneAny};
+pub use crate::error::{CancelledError, InvalidStateError, InvalidStateKind, PendingError};
+pub use crate::group::PendingGroup;
+pub use crate::manager::{Countdown, PendingManager};
+pub use crate::metadata::{MetaValue, Metadata};
+pub use crate::tracker::{PendingTrackerState, TrackerToken};

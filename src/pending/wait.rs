@@ -1,0 +1,259 @@
+//! Waiting for a pending: the async [`Wait`] future and the blocking `wait_sync`.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use crate::any_pending::WaiterKey;
+use crate::error::PendingError;
+use crate::sync::{Condvar, Mutex, Ordering, brief_yield, lock};
+
+use super::core::Pending;
+use super::state::DONE;
+
+/// How many times a blocking waiter yields its time slice before it parks. Results produced on
+/// another thread usually arrive within a few slices; parking and unparking costs more.
+const SPIN_YIELDS: u32 = 16;
+
+impl<T: Send + 'static> Pending<T> {
+    /// Waits for the outcome (SPEC P10). Configure with [`Wait::timeout`], [`Wait::protect`] and
+    /// [`Wait::without_result`]; awaiting the pending itself is `pen.wait().await`.
+    ///
+    /// The wait ends when the pending is done *and* its done-callbacks have run.
+    ///
+    /// # Cancel safety
+    /// Dropping the unfinished future, or reaching its timeout, cancels the pending with a
+    /// message saying so, unless the wait was made with `protect(true)`.
+    pub fn wait(&self) -> Wait<T> {
+        Wait {
+            pending: self.clone(),
+            key: None,
+            timeout: None,
+            timer: None,
+            protect: false,
+            finished: false,
+        }
+    }
+
+    /// Blocks this thread until done (SPEC P11), at most `timeout`, then returns the outcome.
+    /// A timeout does not cancel the pending.
+    ///
+    /// # Errors
+    /// The pending's error; [`PendingError::TimedOut`]; [`PendingError::InvalidState`] at once
+    /// when this thread is the one that must run the pending (it would deadlock).
+    pub fn wait_sync(&self, timeout: Option<Duration>) -> Result<T, PendingError>
+    where
+        T: Clone,
+    {
+        self.wait_sync_done(timeout)?;
+        self.result()
+    }
+
+    /// Like [`wait_sync`](Pending::wait_sync) with the reference's `result=False`: only waits,
+    /// never returns the pending's own error.
+    ///
+    /// # Errors
+    /// [`PendingError::TimedOut`]; [`PendingError::InvalidState`] when it would deadlock.
+    pub fn wait_sync_done(&self, timeout: Option<Duration>) -> Result<(), PendingError> {
+        if self.is_released() {
+            return Ok(());
+        }
+        self.check_not_runner()?;
+        for _ in 0..SPIN_YIELDS {
+            brief_yield();
+            if self.is_released() {
+                return Ok(());
+            }
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let parker = Arc::new(Parker::default());
+        let waker = Waker::from(parker.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut key: WaiterKey = None;
+        let outcome = loop {
+            if self.poll_done(&mut cx, &mut key).is_ready() {
+                break Ok(());
+            }
+            if !parker.park(deadline) {
+                break Err(PendingError::TimedOut(timeout.unwrap_or_default()));
+            }
+        };
+        self.inner.forget_waiter(&mut key);
+        outcome
+    }
+
+    /// True when every done-callback has run and waiters may read the outcome.
+    fn is_released(&self) -> bool {
+        self.inner.state.load(Ordering::Acquire) & DONE != 0
+    }
+}
+
+/// Wakes a blocked thread.
+#[derive(Default)]
+struct Parker {
+    notified: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl Parker {
+    /// Sleeps until woken (true) or `deadline` passes (false).
+    fn park(&self, deadline: Option<Instant>) -> bool {
+        let mut notified = lock(&self.notified);
+        while !*notified {
+            match deadline {
+                None => {
+                    notified = self
+                        .condvar
+                        .wait(notified)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                }
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    notified = self
+                        .condvar
+                        .wait_timeout(notified, d - now)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+        *notified = false;
+        true
+    }
+}
+
+impl Wake for Parker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        *lock(&self.notified) = true;
+        self.condvar.notify_one();
+    }
+}
+
+/// The future of [`Pending::wait`]; resolves to the pending's outcome.
+///
+/// # Cancel safety
+/// Dropping it before the pending is done cancels the pending, unless made with
+/// [`protect(true)`](Wait::protect) (SPEC P10).
+#[must_use = "futures do nothing unless polled"]
+pub struct Wait<T: Send + 'static> {
+    pending: Pending<T>,
+    key: WaiterKey,
+    timeout: Option<Duration>,
+    timer: Option<async_io::Timer>,
+    protect: bool,
+    finished: bool,
+}
+
+impl<T: Send + 'static> Wait<T> {
+    /// Gives up after `timeout` with [`PendingError::TimedOut`] (and cancels the pending unless
+    /// protected).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// With `true`, neither a timeout nor dropping this future cancels the pending.
+    pub fn protect(mut self, protect: bool) -> Self {
+        self.protect = protect;
+        self
+    }
+
+    /// Only waits: the output is `Ok(())` once done, whatever the outcome (the reference's
+    /// `result=False`). Timeouts are still reported.
+    pub fn without_result(self) -> WaitDone<T> {
+        WaitDone { wait: self }
+    }
+
+    /// The pending being waited for.
+    pub fn pending(&self) -> &Pending<T> {
+        &self.pending
+    }
+
+    fn poll_completion(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), PendingError>> {
+        if self.pending.poll_done(cx, &mut self.key).is_ready() {
+            self.finished = true;
+            return Poll::Ready(Ok(()));
+        }
+        if let Some(limit) = self.timeout {
+            let timer = self
+                .timer
+                .get_or_insert_with(|| async_io::Timer::after(limit));
+            if Pin::new(timer).poll(cx).is_ready() {
+                self.finished = true;
+                self.pending.inner.forget_waiter(&mut self.key);
+                if !self.protect {
+                    let msg = format!("Cancelled because a wait timed out after {limit:?}.");
+                    self.pending.cancel(Some(&msg));
+                }
+                return Poll::Ready(Err(PendingError::TimedOut(limit)));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<T: Send + 'static> Drop for Wait<T> {
+    fn drop(&mut self) {
+        self.pending.inner.forget_waiter(&mut self.key);
+        if !self.finished && !self.protect && !self.pending.done() {
+            self.pending.cancel(Some(
+                "Cancelled because its waiter was dropped before it was done.",
+            ));
+        }
+    }
+}
+
+impl<T: Clone + Send + 'static> Future for Wait<T> {
+    type Output = Result<T, PendingError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.poll_completion(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(this.pending.result()),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The future of [`Wait::without_result`]; resolves once the pending is done.
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitDone<T: Send + 'static> {
+    wait: Wait<T>,
+}
+
+impl<T: Send + 'static> Future for WaitDone<T> {
+    type Output = Result<(), PendingError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().wait.poll_completion(cx)
+    }
+}
+
+impl<T: Clone + Send + 'static> IntoFuture for Pending<T> {
+    type Output = Result<T, PendingError>;
+    type IntoFuture = Wait<T>;
+
+    /// `pen.await` is `pen.wait().await`: dropping it early cancels the pending.
+    fn into_future(self) -> Wait<T> {
+        self.wait()
+    }
+}
+
+impl<T: Clone + Send + 'static> IntoFuture for &Pending<T> {
+    type Output = Result<T, PendingError>;
+    type IntoFuture = Wait<T>;
+
+    fn into_future(self) -> Wait<T> {
+        self.wait()
+    }
+}

@@ -1,0 +1,27 @@
+//! Synchronisation primitives, swapped for loom's under `cfg(loom)` so the pending state machine
+//! can be model-checked (`tests/loom_pending.rs`). `Arc` stays std's: loom's cannot hold `dyn`.
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{AtomicU8, Ordering};
+#[cfg(loom)]
+pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{AtomicU8, Ordering};
+#[cfg(not(loom))]
+pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+
+/// Locks `m`, ignoring poisoning: no code of ours panics while holding one of these locks (user
+/// callbacks always run after the guard is dropped), so the data is consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A short busy phase before a thread parks: on a small machine most cross-thread results arrive
+/// within a few scheduler slices, and a park/unpark pair costs far more than a few yields.
+pub(crate) fn brief_yield() {
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
