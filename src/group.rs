@@ -178,8 +178,7 @@ impl PendingGroup {
         };
 
         let erased: Arc<dyn tracker::SlotTracker> = self.tracker.clone();
-        let mut context =
-            node.context(&Context::current().with_value(tracker::slot(TrackerKind::Group), erased));
+        let mut context = Context::current().with_value(tracker::slot(TrackerKind::Group), erased);
         let body = context.run_mut(|| body(self.clone()));
         let outcome =
             Scoped::new(node.clone(), context, AssertUnwindSafe(body).catch_unwind()).await;

@@ -32,21 +32,26 @@
 #![forbid(unsafe_code)]
 
 mod any_pending;
+mod backend;
 pub mod caller;
 pub mod context;
 mod error;
+mod event;
 mod group;
 mod manager;
 mod metadata;
 pub mod pending;
 mod scope;
 mod sync;
+mod thread_role;
 mod tracker;
 
+pub use crate::caller::{Backend, Caller, CallerError, CallerOptions, CallerState, Modifier};
 pub use crate::context::{Context, ContextVar};
 pub use crate::error::{
     BoxError, CancelledError, InvalidStateError, InvalidStateKind, PendingError,
 };
+pub use crate::event::Event;
 pub use crate::pending::{
     AnyPending, CallbackId, Countdown, MetaValue, Metadata, Pending, PendingBuilder, PendingGroup,
     PendingManager, PendingTrackerState, TrackerToken, Wait, WaitDone,

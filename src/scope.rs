@@ -1,8 +1,8 @@
 //! Cancel scopes with shields: how a driver (a group running its body, later a caller running a
 //! task) stops the future it drives, and how a shielded group holds that back (SPEC G6).
 //!
-//! A driver wraps its future in [`Scoped`], which owns a [`ScopeNode`] and makes it the current
-//! scope in the future's context. To cancel, the driver sets the node's flag; the next poll
+//! A driver wraps its future in [`Scoped`], which owns a [`ScopeNode`] and makes it the
+//! thread's current scope around every poll of the future (scopes nest exactly as polls do). To cancel, the driver sets the node's flag; the next poll
 //! drops the future (it stops at its await point). A shielded group, while it runs, raises the
 //! shield depth of every enclosing node; a node with a raised shield keeps polling its future
 //! and delivers the cancellation once the depth is back to zero.
@@ -10,15 +10,16 @@
 //! What a shield cannot stop: an enclosing `select!`, `timeout` or any other code that drops
 //! the future from outside. Dropping is Rust's cancellation and nothing can defer it.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::task::{Context as TaskContext, Poll};
 
 use futures_util::task::AtomicWaker;
 
-use crate::context::{Context, ContextVar, WithContext};
+use crate::context::{Context, WithContext};
 
 /// One cancel scope in a chain of nested ones.
 pub(crate) struct ScopeNode {
@@ -28,17 +29,51 @@ pub(crate) struct ScopeNode {
     parent: Option<Arc<ScopeNode>>,
 }
 
-static CURRENT_SCOPE: LazyLock<ContextVar<Arc<ScopeNode>>> =
-    LazyLock::new(|| ContextVar::new("async_kernel::scope"));
+thread_local! {
+    /// The scope whose future is being polled on this thread.
+    static CURRENT_SCOPE: RefCell<Option<Arc<ScopeNode>>> = const { RefCell::new(None) };
+}
+
+fn current_scope() -> Option<Arc<ScopeNode>> {
+    CURRENT_SCOPE.with(|c| c.borrow().clone())
+}
+
+/// Makes `node` the current scope until the guard drops.
+pub(crate) struct EnteredScope {
+    previous: Option<Arc<ScopeNode>>,
+}
+
+impl EnteredScope {
+    pub(crate) fn enter(node: &Arc<ScopeNode>) -> Self {
+        let previous = CURRENT_SCOPE.with(|c| c.replace(Some(node.clone())));
+        EnteredScope { previous }
+    }
+}
+
+impl Drop for EnteredScope {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        CURRENT_SCOPE.with(|c| *c.borrow_mut() = previous);
+    }
+}
 
 impl ScopeNode {
-    /// A scope nested in the current context's scope.
+    /// A scope nested in the scope being polled on this thread.
     pub(crate) fn new_in_current() -> Arc<Self> {
+        Self::with_parent(current_scope())
+    }
+
+    /// A scope with no enclosing scope (a caller's task).
+    pub(crate) fn root() -> Arc<Self> {
+        Self::with_parent(None)
+    }
+
+    fn with_parent(parent: Option<Arc<ScopeNode>>) -> Arc<Self> {
         Arc::new(ScopeNode {
             cancel_requested: AtomicBool::new(false),
             shield_depth: AtomicUsize::new(0),
             waker: AtomicWaker::new(),
-            parent: CURRENT_SCOPE.get(),
+            parent,
         })
     }
 
@@ -54,7 +89,12 @@ impl ScopeNode {
 
     /// True when the cancellation should be delivered now.
     fn should_stop(&self) -> bool {
-        self.cancel_requested() && self.shield_depth.load(Ordering::Acquire) == 0
+        self.cancel_requested() && !self.shielded()
+    }
+
+    /// True while a shielded group inside this scope holds cancellation back.
+    pub(crate) fn shielded(&self) -> bool {
+        self.shield_depth.load(Ordering::Acquire) != 0
     }
 
     /// Registers the driver's waker (woken by `cancel`, by a shield dropping to zero, and by
@@ -66,11 +106,6 @@ impl ScopeNode {
     /// Wakes the driver.
     pub(crate) fn wake(&self) {
         self.waker.wake();
-    }
-
-    /// The context for the driven future: `base` with this node as the current scope.
-    pub(crate) fn context(self: &Arc<Self>, base: &Context) -> Context {
-        base.with_value(&CURRENT_SCOPE, self.clone())
     }
 
     fn ancestors(self: &Arc<Self>) -> impl Iterator<Item = &Arc<ScopeNode>> {
@@ -85,9 +120,9 @@ pub(crate) struct ShieldGuard {
 }
 
 impl ShieldGuard {
-    /// Shields every scope enclosing the current context.
+    /// Shields every scope enclosing the code being polled.
     pub(crate) fn raise() -> Self {
-        let innermost = CURRENT_SCOPE.get();
+        let innermost = current_scope();
         if let Some(node) = &innermost {
             for n in node.ancestors() {
                 n.shield_depth.fetch_add(1, Ordering::AcqRel);
@@ -124,8 +159,7 @@ pin_project_lite::pin_project! {
 pub(crate) struct ScopeCancelled;
 
 impl<F: Future> Scoped<F> {
-    /// Drives `future` inside `context` with `node` as its current scope (the caller has
-    /// already put `node` into `context` with [`ScopeNode::context`]).
+    /// Drives `future` inside `context` with `node` as its current scope.
     pub(crate) fn new(node: Arc<ScopeNode>, context: Context, future: F) -> Self {
         Scoped {
             node,
@@ -147,7 +181,11 @@ impl<F: Future> Future for Scoped<F> {
         let Some(future) = this.future.as_mut().as_pin_mut() else {
             return Poll::Ready(Err(ScopeCancelled));
         };
-        match future.poll(cx) {
+        let polled = {
+            let _scope = EnteredScope::enter(this.node);
+            future.poll(cx)
+        };
+        match polled {
             Poll::Ready(v) => {
                 this.future.set(None);
                 Poll::Ready(Ok(v))

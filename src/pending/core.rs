@@ -7,7 +7,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll, Waker};
-use std::thread::ThreadId;
 use std::time::Duration;
 
 use crate::any_pending::{AnyPending, CallbackId, ErasedPending, Hook, WaiterKey};
@@ -15,10 +14,10 @@ use crate::error::{
     BoxError, InvalidStateError, InvalidStateKind, PendingError, accumulate_message,
 };
 use crate::metadata::{MetaValue, Metadata};
-use crate::sync::{AtomicU8, Mutex, MutexGuard, Ordering, lock};
+use crate::sync::{AtomicU8, AtomicU32, Mutex, MutexGuard, Ordering, lock};
 use crate::tracker;
 
-use super::state::{CANCELLED, DONE, HAS_CANCELLER, SET};
+use super::state::{CANCELLED, DEFERRED, DONE, HAS_CANCELLER, NOT_STARTED, SET};
 
 type Callback<T> = Box<dyn FnOnce(&Pending<T>) + Send + 'static>;
 type Canceller = Arc<dyn Fn(Option<&str>) + Send + Sync + 'static>;
@@ -58,6 +57,9 @@ pub struct Pending<T> {
 
 pub(crate) struct Inner<T> {
     pub(crate) state: AtomicU8,
+    /// The id of the caller that must run the work (0: none). Blocking on the pending from
+    /// that caller's thread would deadlock (SPEC P11). Lives in what would be padding.
+    pub(crate) runner: AtomicU32,
     pub(crate) core: Mutex<Core<T>>,
 }
 
@@ -76,8 +78,6 @@ pub(crate) struct Extras<T> {
     pub(crate) callbacks: Vec<(CallbackId, Callback<T>)>,
     /// Waiter slots 1.. (slot 0 is `Core::waker`).
     pub(crate) wakers: Vec<Option<Waker>>,
-    /// The thread that must run the work: blocking on it from there would deadlock (SPEC P11).
-    pub(crate) runner: Option<ThreadId>,
 }
 
 impl<T> Default for Extras<T> {
@@ -88,7 +88,6 @@ impl<T> Default for Extras<T> {
             canceller: None,
             callbacks: Vec::new(),
             wakers: Vec::new(),
-            runner: None,
         }
     }
 }
@@ -196,7 +195,8 @@ impl<T: Send + 'static> PendingBuilder<T> {
             })
         });
         let pen = Pending::from_parts(extras);
-        if self.allow_tracking {
+        // An empty context holds no tracker: skip the slot lookups.
+        if self.allow_tracking && !crate::context::current_is_empty() {
             tracker::track_new(&pen.erase())?;
         }
         Ok(pen)
@@ -237,6 +237,7 @@ impl<T: Send + 'static> Pending<T> {
         Pending {
             inner: Arc::new(Inner {
                 state: AtomicU8::new(0),
+                runner: AtomicU32::new(0),
                 core: Mutex::new(Core {
                     outcome: None,
                     waker: None,
@@ -319,23 +320,13 @@ impl<T: Send + 'static> Pending<T> {
             core = lock(&self.inner.core);
         }
         self.inner.state.fetch_or(DONE, Ordering::AcqRel);
-        let first = core.waker.take();
-        let rest = core
-            .extras
-            .as_mut()
-            .map(|x| std::mem::take(&mut x.wakers))
-            .unwrap_or_default();
+        let wakers = take_wakers(&mut core, true);
         if let Some(x) = core.extras.as_mut() {
             // The canceller belongs to the work; it must not outlive the outcome.
             x.canceller = None;
         }
         drop(core);
-        if let Some(w) = first {
-            w.wake();
-        }
-        for w in rest.into_iter().flatten() {
-            w.wake();
-        }
+        wakers.wake();
     }
 
     fn run_callback(&self, cb: Callback<T>) {
@@ -363,14 +354,26 @@ impl<T: Send + 'static> Pending<T> {
         }
         let extras = core.extras();
         accumulate_message(&mut extras.cancel_message, msg);
-        self.inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
-        if state & HAS_CANCELLER != 0 {
+        if state & (HAS_CANCELLER | DEFERRED) != 0 {
+            self.inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
             let canceller = extras.canceller.clone();
+            // A running scheduled call: its driver waits on this pending, wake it (and,
+            // harmlessly, the other waiters, who re-register).
+            let wakers = if state & DEFERRED != 0 {
+                take_wakers(&mut core, false)
+            } else {
+                Wakers::default()
+            };
             drop(core);
+            wakers.wake();
             if let Some(c) = canceller {
                 c(msg);
             }
         } else {
+            if state & NOT_STARTED != 0 {
+                accumulate_message(&mut extras.cancel_message, Some(CANCELLED_BEFORE_STARTED));
+            }
+            self.inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
             let message = cancel_text(&core);
             core.outcome = Some(Err(PendingError::cancelled(message)));
             self.inner.state.fetch_or(SET, Ordering::AcqRel);
@@ -472,22 +475,36 @@ impl<T: Send + 'static> Pending<T> {
         found.unwrap_or_else(|| Err(not_done(self)))
     }
 
-    /// Marks `thread` as the one that must run this pending's work, so that blocking on it
-    /// there fails at once instead of deadlocking (SPEC P11).
-    #[allow(dead_code)] // used by the caller's scheduler
-    pub(crate) fn set_runner_thread(&self, thread: ThreadId) {
-        lock(&self.inner.core).extras().runner = Some(thread);
+    /// Marks the caller (by id) that must run this pending's work, so that blocking on it from
+    /// that caller's thread fails at once instead of deadlocking (SPEC P11).
+    pub(crate) fn set_runner(&self, caller_id: u32) {
+        self.inner.runner.store(caller_id, Ordering::Relaxed);
+    }
+
+    /// Marks a scheduled call as queued: cancelling it before it starts completes it at once.
+    pub(crate) fn mark_not_started(&self) {
+        self.inner.state.fetch_or(NOT_STARTED, Ordering::AcqRel);
+    }
+
+    /// The runner takes the call: false when it is already done (cancelled before it started).
+    /// From here on, cancellation is delivered by the runner (SPEC P6).
+    pub(crate) fn begin_run(&self) -> bool {
+        let _core = lock(&self.inner.core);
+        let state = self.inner.state.load(Ordering::Acquire);
+        if state & SET != 0 {
+            return false;
+        }
+        self.inner.state.fetch_and(!NOT_STARTED, Ordering::AcqRel);
+        self.inner.state.fetch_or(DEFERRED, Ordering::AcqRel);
+        true
     }
 
     pub(crate) fn check_not_runner(&self) -> Result<(), PendingError> {
-        let runner = lock(&self.inner.core)
-            .extras
-            .as_ref()
-            .and_then(|x| x.runner);
-        if runner == Some(std::thread::current().id()) {
+        let runner = self.inner.runner.load(Ordering::Relaxed);
+        if runner != 0 && runner_check(runner) {
             return Err(InvalidStateError::new(
                 InvalidStateKind::WouldDeadlock,
-                format!("blocking on {self:?} from the thread that must run it would deadlock"),
+                format!("blocking on {self:?} from the thread of the caller that must run it would deadlock"),
             )
             .into());
         }
@@ -549,16 +566,16 @@ impl<T> Inner<T> {
             return Poll::Ready(());
         }
         let waker = cx.waker();
-        match *key {
-            Some(0) => update_slot(&mut core.waker, waker),
-            Some(k) => update_slot(&mut core.extras().wakers[k - 1], waker),
-            None if core.waker.is_none() => {
-                core.waker = Some(waker.clone());
-                *key = Some(0);
-            }
+        if *key == Some(0) || (key.is_none() && core.waker.is_none()) {
+            update_slot(&mut core.waker, waker);
+            *key = Some(0);
+            return Poll::Pending;
+        }
+        let slots = &mut core.extras().wakers;
+        match key.and_then(|k| slots.get_mut(k - 1)) {
+            Some(slot) => update_slot(slot, waker),
             None => {
-                let slots = &mut core.extras().wakers;
-                let k = match slots.iter().position(Option::is_none) {
+                let index = match slots.iter().position(Option::is_none) {
                     Some(i) => {
                         slots[i] = Some(waker.clone());
                         i
@@ -568,7 +585,7 @@ impl<T> Inner<T> {
                         slots.len() - 1
                     }
                 };
-                *key = Some(k + 1);
+                *key = Some(index + 1);
             }
         }
         Poll::Pending
@@ -584,6 +601,46 @@ impl<T> Inner<T> {
             *slot = None;
         }
     }
+}
+
+/// Empties every waiter slot.
+/// Empties every waiter slot. Slots stay allocated (waiters keep their keys) unless the
+/// pending is done for good.
+fn take_wakers<T>(core: &mut Core<T>, done: bool) -> Wakers {
+    let rest = match core.extras.as_mut() {
+        Some(x) if done => std::mem::take(&mut x.wakers),
+        Some(x) => x.wakers.iter_mut().map(Option::take).collect(),
+        None => Vec::new(),
+    };
+    Wakers {
+        first: core.waker.take(),
+        rest,
+    }
+}
+
+/// Wakers taken out under the lock, woken after it is released. The common single waiter
+/// needs no allocation.
+#[derive(Default)]
+struct Wakers {
+    first: Option<Waker>,
+    rest: Vec<Option<Waker>>,
+}
+
+impl Wakers {
+    fn wake(self) {
+        self.first
+            .into_iter()
+            .chain(self.rest.into_iter().flatten())
+            .for_each(Waker::wake);
+    }
+}
+
+/// Appended to the message of a scheduled call cancelled before it started (SPEC C9).
+pub(crate) const CANCELLED_BEFORE_STARTED: &str = "Cancelled before started.";
+
+/// True when the current thread is the thread of caller `id` (set by the caller's loop).
+fn runner_check(id: u32) -> bool {
+    crate::thread_role::current_caller_id() == id
 }
 
 fn update_slot(slot: &mut Option<Waker>, waker: &Waker) {

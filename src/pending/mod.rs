@@ -17,3 +17,5 @@ pub use crate::group::PendingGroup;
 pub use crate::manager::{Countdown, PendingManager};
 pub use crate::metadata::{MetaValue, Metadata};
 pub use crate::tracker::{PendingTrackerState, TrackerToken};
+
+pub(crate) use self::core::panic_text;

@@ -17,3 +17,9 @@ pub(crate) const DONE: u8 = 0b0010;
 pub(crate) const CANCELLED: u8 = 0b0100;
 /// A canceller is installed: cancellation completes only when the task has stopped (SPEC P6).
 pub(crate) const HAS_CANCELLER: u8 = 0b1000;
+/// A scheduled call that has not started: cancelling completes it at once with
+/// "Cancelled before started." appended to the message (SPEC C9, P6).
+pub(crate) const NOT_STARTED: u8 = 0b1_0000;
+/// A scheduled call is running: cancelling only flags it and wakes its waiters (the task's
+/// driver is one of them); the driver sets the outcome once the work has stopped (SPEC P6).
+pub(crate) const DEFERRED: u8 = 0b10_0000;

@@ -1,0 +1,411 @@
+//! [`Caller`]: a thread with its own event loop that any thread can schedule work onto (the
+//! reference's `async_kernel.caller` module).
+//!
+//! ```
+//! use async_kernel::caller::{Async, Caller, CallerOptions, Modifier};
+//!
+//! let caller = Caller::new(Modifier::NewThread, CallerOptions::named("worker")).unwrap();
+//! let sum = caller.call_soon(|| 2 + 2).unwrap();
+//! let later = caller.call_soon(Async(|| async { "from the caller's loop" })).unwrap();
+//! assert_eq!(sum.wait_sync(None).unwrap(), 4);
+//! assert_eq!(later.wait_sync(None).unwrap(), "from the caller's loop");
+//! caller.stop(false);
+//! caller.join().unwrap();
+//! ```
+
+mod call;
+mod driver;
+mod lifecycle;
+mod options;
+mod queue;
+mod registry;
+mod scheduler;
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+pub use self::call::{Async, Fallible, FallibleAsync, IntoCall};
+pub use self::options::{
+    CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
+};
+pub use crate::backend::{Backend, BackendOptions, TokioOptions};
+pub use crate::group::PendingGroup;
+
+use self::queue::Submissions;
+use self::scheduler::{CallJob, DirectJob};
+use crate::any_pending::AnyPending;
+use crate::context::Context;
+use crate::event::Event;
+use crate::pending::Pending;
+
+/// A handle to a thread-affine scheduler: a thread running its own event loop, onto which any
+/// thread can schedule work (SPEC C1–C14).
+///
+/// Closures handed to a caller are `Send`; an async closure's future runs only on the caller's
+/// thread and may be `!Send`. Every call returns a [`Pending`] that any thread can await, block
+/// on or cancel. Clones are handles to the same caller; equality is identity.
+///
+/// # Guarantees
+/// * Calls run in the order they were scheduled; plain closures run inline on the loop.
+/// * A call runs inside the [`Context`] captured when it was scheduled, so a
+///   [`PendingGroup`] sees the pendings it creates (SPEC T2).
+/// * A panic in user code becomes the pending's [`PendingError::Panicked`](crate::PendingError)
+///   and the caller keeps serving.
+/// * No result is lost: every scheduled call's pending ends (value, failure or cancelled),
+///   also when the caller stops first (SPEC C6).
+/// * Blocking on a call's pending from the caller's own thread returns an error at once
+///   instead of deadlocking (SPEC P11).
+///
+/// # Drop
+/// Dropping handles does not stop a caller; [`stop`](Caller::stop) does. A caller's thread
+/// holds its own handle until it has stopped.
+#[derive(Clone)]
+pub struct Caller {
+    pub(crate) inner: Arc<CallerInner>,
+}
+
+pub(crate) struct CallerInner {
+    pub(crate) id: u32,
+    pub(crate) name: String,
+    /// The name of the thread it runs on (to find the main thread's caller).
+    thread_name: Option<String>,
+    backend: Backend,
+    backend_options: BackendOptions,
+    protected: bool,
+    zmq_context: Option<ZmqContext>,
+    /// The span every call runs under.
+    pub(crate) span: tracing::Span,
+    state: AtomicU8,
+    thread: OnceLock<ThreadId>,
+    join_handle: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) queue: Submissions,
+    children: Mutex<Vec<Caller>>,
+    parent: Mutex<Weak<CallerInner>>,
+    stopped: Event,
+    pub(crate) running_tasks: AtomicUsize,
+}
+
+impl CallerInner {
+    pub(crate) fn state(&self) -> CallerState {
+        CallerState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    fn set_state(&self, state: CallerState) {
+        self.state.store(state as u8, Ordering::Release);
+    }
+
+    /// Moves to running unless a stop came first; false when stopping.
+    pub(crate) fn mark_running(&self) -> bool {
+        loop {
+            let current = self.state.load(Ordering::Acquire);
+            if current >= CallerState::Stopping as u8 {
+                return false;
+            }
+            if self
+                .state
+                .compare_exchange(
+                    current,
+                    CallerState::Running as u8,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+            {
+                return true;
+            }
+        }
+    }
+
+    /// The message calls are cancelled with when this caller stops.
+    pub(crate) fn stop_message(&self) -> String {
+        format!("Cancelled because caller {:?} stopped.", self.name)
+    }
+
+    fn lock_children(&self) -> std::sync::MutexGuard<'_, Vec<Caller>> {
+        self.children
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl PartialEq for Caller {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+impl Eq for Caller {}
+impl Hash for Caller {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.inner) as usize).hash(state)
+    }
+}
+
+impl Caller {
+    /// How many idle pooled workers `to_thread` keeps (SPEC C12; the pool arrives with
+    /// `to_thread`).
+    pub const MAX_IDLE_POOL_INSTANCES: usize = 10;
+
+    /// How long an idle pooled worker lives before it is stopped (SPEC C13).
+    pub const IDLE_WORKER_SHUTDOWN_DURATION: Duration = Duration::from_secs(60);
+
+    /// The caller running on this thread, if any.
+    pub fn current() -> Option<Caller> {
+        registry::get(std::thread::current().id())
+    }
+
+    /// The caller registered for `thread`, if any (SPEC C14).
+    pub fn get_current(thread: ThreadId) -> Option<Caller> {
+        registry::get(thread)
+    }
+
+    /// The pending of the call running on this thread, when called from inside a function
+    /// scheduled by a caller (SPEC C9).
+    pub fn current_pending() -> Option<AnyPending> {
+        scheduler::current_pending()
+    }
+
+    /// Every registered caller; with `running_only`, only those in the running state (SPEC C14).
+    pub fn all_callers(running_only: bool) -> Vec<Caller> {
+        registry::all()
+            .into_iter()
+            .filter(|c| !running_only || c.running())
+            .collect()
+    }
+
+    /// The caller's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The thread the caller runs on.
+    pub fn thread(&self) -> ThreadId {
+        // Unset only in the first instant of a new caller thread, before its creator recorded
+        // it; the only code that can ask then runs on that very thread.
+        self.thread_id()
+            .unwrap_or_else(|| std::thread::current().id())
+    }
+
+    pub(crate) fn thread_id(&self) -> Option<ThreadId> {
+        self.inner.thread.get().copied()
+    }
+
+    /// The event loop backend.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// The backend options.
+    pub fn backend_options(&self) -> &BackendOptions {
+        &self.inner.backend_options
+    }
+
+    /// True when [`stop`](Caller::stop) is ignored unless forced.
+    pub fn protected(&self) -> bool {
+        self.inner.protected
+    }
+
+    /// The ZeroMQ context (placeholder until the `zmq` feature: always `None`).
+    pub fn zmq_context(&self) -> Option<&ZmqContext> {
+        self.inner.zmq_context.as_ref()
+    }
+
+    /// True while the caller runs requests (SPEC C4).
+    pub fn running(&self) -> bool {
+        self.state() == CallerState::Running
+    }
+
+    /// The life-cycle state (SPEC C4).
+    pub fn state(&self) -> CallerState {
+        self.inner.state()
+    }
+
+    /// The children created with [`get`](Caller::get) that have not stopped yet (SPEC C11).
+    pub fn children(&self) -> Vec<Caller> {
+        self.inner.lock_children().clone()
+    }
+
+    /// The caller that created this one with `get`, unless it has stopped (SPEC C14).
+    pub fn parent(&self) -> Option<Caller> {
+        let weak = self
+            .inner
+            .parent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let parent = Caller {
+            inner: weak.upgrade()?,
+        };
+        (parent.state() != CallerState::Stopped).then_some(parent)
+    }
+
+    /// Set once the caller has stopped and all its children have (SPEC C6, C14).
+    pub fn stopped(&self) -> Event {
+        self.inner.stopped.clone()
+    }
+
+    /// The span calls run under (the reference's `log`).
+    pub fn log(&self) -> &tracing::Span {
+        &self.inner.span
+    }
+
+    /// Calls queued and not yet taken by the loop.
+    pub fn queue_depth(&self) -> usize {
+        self.inner.queue.len()
+    }
+
+    /// Async calls running as tasks on the loop right now.
+    pub fn running_tasks(&self) -> usize {
+        self.inner.running_tasks.load(Ordering::Relaxed)
+    }
+
+    /// Schedules `work` on the caller's thread with `options` (thread-safe, SPEC C8).
+    ///
+    /// The pending is created in the call's context (so active trackers track it) and the call
+    /// runs in that context. Prefer [`call_soon`](Caller::call_soon) and
+    /// [`call_later`](Caller::call_later).
+    ///
+    /// # Errors
+    /// [`CallerError::NotAccepting`] when the caller is stopping or stopped (SPEC C7);
+    /// [`CallerError::InvalidState`] when a tracker of the context is exiting (SPEC P3).
+    pub fn schedule_call<W, M>(
+        &self,
+        work: W,
+        options: CallOptions,
+    ) -> Result<Pending<W::Output>, CallerError>
+    where
+        W: IntoCall<M>,
+        M: 'static,
+    {
+        self.check_accepting()?;
+        let CallOptions {
+            context,
+            metadata,
+            untracked,
+            delay,
+        } = options;
+        let mut context = context.unwrap_or_else(Context::current);
+        let pen = context.run_mut(|| {
+            let mut builder = Pending::builder().allow_tracking(!untracked);
+            for (key, value) in metadata {
+                builder = builder.metadata(key, value);
+            }
+            if let Some(d) = delay {
+                builder = builder.metadata("delay", d.as_secs_f64());
+            }
+            builder.build()
+        })?;
+        pen.set_runner(self.inner.id);
+        pen.mark_not_started();
+        let job = Box::new(CallJob {
+            pen: pen.clone(),
+            context,
+            work,
+            not_before: delay.map(|d| Instant::now() + d),
+            _marker: PhantomData,
+        });
+        match self.inner.queue.push(job) {
+            Ok(()) => Ok(pen),
+            Err(job) => {
+                // Closed between the check and the push: the pending must still end.
+                job.cancel(&self.inner.stop_message());
+                Err(self.not_accepting())
+            }
+        }
+    }
+
+    /// Schedules `work` to run soon, in a snapshot of the current context (SPEC C8).
+    ///
+    /// ```
+    /// use async_kernel::caller::{Caller, CallerOptions, Fallible, Modifier};
+    ///
+    /// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-soon")).unwrap();
+    /// assert_eq!(caller.call_soon(|| 6 * 7).unwrap().wait_sync(None).unwrap(), 42);
+    /// let failed = caller.call_soon(Fallible(|| "x".parse::<u8>())).unwrap();
+    /// assert!(failed.wait_sync(None).is_err());
+    /// caller.stop(false);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`schedule_call`](Caller::schedule_call).
+    pub fn call_soon<W, M>(&self, work: W) -> Result<Pending<W::Output>, CallerError>
+    where
+        W: IntoCall<M>,
+        M: 'static,
+    {
+        self.schedule_call(work, CallOptions::default())
+    }
+
+    /// Schedules `work` to run no sooner than `delay` after this call (SPEC C8: the delay counts
+    /// from scheduling, not from when the loop gets to it).
+    ///
+    /// # Errors
+    /// As [`schedule_call`](Caller::schedule_call).
+    pub fn call_later<W, M>(
+        &self,
+        delay: Duration,
+        work: W,
+    ) -> Result<Pending<W::Output>, CallerError>
+    where
+        W: IntoCall<M>,
+        M: 'static,
+    {
+        self.schedule_call(work, CallOptions::default().delay(delay))
+    }
+
+    /// Runs `f` in the scheduler itself, in order with the queue, with no pending (SPEC C10).
+    /// For lightweight calls only: a panic is logged and the scheduler goes on.
+    ///
+    /// # Errors
+    /// [`CallerError::NotAccepting`] when the caller is stopping or stopped.
+    pub fn call_direct(&self, f: impl FnOnce() + Send + 'static) -> Result<(), CallerError> {
+        self.check_accepting()?;
+        self.inner
+            .queue
+            .push(Box::new(DirectJob(f)))
+            .map_err(|_| self.not_accepting())
+    }
+
+    /// A new [`PendingGroup`] (SPEC W5).
+    pub fn create_pending_group(&self, shield: bool) -> PendingGroup {
+        PendingGroup::new().shield(shield)
+    }
+
+    fn check_accepting(&self) -> Result<(), CallerError> {
+        if self.state() >= CallerState::Stopping {
+            return Err(self.not_accepting());
+        }
+        Ok(())
+    }
+
+    fn not_accepting(&self) -> CallerError {
+        CallerError::NotAccepting {
+            caller: self.inner.name.clone(),
+            state: self.state(),
+        }
+    }
+}
+
+impl fmt::Debug for Caller {
+    /// `Caller<name tokio 🏃 running 2 children>`, like the reference's repr.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.inner.lock_children().len();
+        let children = match n {
+            0 => String::new(),
+            1 => " 1 child".to_owned(),
+            n => format!(" {n} children"),
+        };
+        write!(
+            f,
+            "Caller<{} {} {}{}>",
+            self.inner.name,
+            self.inner.backend,
+            self.state().badge(),
+            children
+        )
+    }
+}

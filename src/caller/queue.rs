@@ -1,0 +1,142 @@
+//! The submission queue between any thread and a caller's loop.
+//!
+//! Producers push under a short lock; the loop takes everything queued in one swap (a batch)
+//! and runs it. The loop is woken only when it sleeps: it raises `sleeping` before its last
+//! look at the queue, and a producer that sees the flag after pushing takes it down and wakes
+//! the loop. Either the loop sees the job or the producer sees the flag (both sides order
+//! their write before their read with `SeqCst`), so no job waits for a wake that never comes.
+//!
+//! Closing the queue (on stop) happens under the same lock as pushing: once closed, nothing
+//! more gets in, and whatever was in is handed back to be cancelled, so no pending is lost.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+
+use super::scheduler::Job;
+
+/// Jobs waiting for a caller's loop.
+pub(crate) struct Submissions {
+    jobs: Mutex<Jobs>,
+    /// Queue length, readable without the lock (observability, and the loop's spin check).
+    len: AtomicUsize,
+    sleeping: AtomicBool,
+    waker: AtomicWaker,
+}
+
+struct Jobs {
+    queue: VecDeque<Job>,
+    closed: bool,
+}
+
+impl Submissions {
+    pub(crate) fn new() -> Self {
+        Submissions {
+            jobs: Mutex::new(Jobs {
+                queue: VecDeque::new(),
+                closed: false,
+            }),
+            len: AtomicUsize::new(0),
+            sleeping: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Jobs> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues `job`; gives it back when the queue is closed.
+    pub(crate) fn push(&self, job: Job) -> Result<(), Job> {
+        {
+            let mut jobs = self.lock();
+            if jobs.closed {
+                return Err(job);
+            }
+            jobs.queue.push_back(job);
+            self.len.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
+            self.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Moves every queued job into `batch` (which the loop keeps to reuse its allocation).
+    pub(crate) fn take_into(&self, batch: &mut VecDeque<Job>) {
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        let mut jobs = self.lock();
+        std::mem::swap(&mut jobs.queue, batch);
+        self.len.store(0, Ordering::Relaxed);
+    }
+
+    /// Closes the queue and hands back what was in it.
+    pub(crate) fn close(&self) -> VecDeque<Job> {
+        let taken = {
+            let mut jobs = self.lock();
+            jobs.closed = true;
+            self.len.store(0, Ordering::Relaxed);
+            std::mem::take(&mut jobs.queue)
+        };
+        self.wake();
+        taken
+    }
+
+    /// Wakes the loop whether or not it sleeps (used by stop).
+    pub(crate) fn wake(&self) {
+        self.sleeping.store(false, Ordering::SeqCst);
+        self.waker.wake();
+    }
+
+    /// Jobs waiting to be taken.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Resolves when there may be work (or the loop was woken for another reason).
+    pub(crate) fn sleep(&self) -> Sleep<'_> {
+        Sleep { queue: self }
+    }
+}
+
+/// Future of [`Submissions::sleep`].
+pub(crate) struct Sleep<'a> {
+    queue: &'a Submissions,
+}
+
+impl Future for Sleep<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let q = self.queue;
+        q.waker.register(cx.waker());
+        if q.len() > 0 {
+            q.sleeping.store(false, Ordering::SeqCst);
+            return Poll::Ready(());
+        }
+        if !q.sleeping.swap(true, Ordering::SeqCst) {
+            // First poll: raised the flag; look once more, under the producers' lock, before
+            // really sleeping.
+            let jobs = q.lock();
+            if !jobs.queue.is_empty() || jobs.closed {
+                q.sleeping.store(false, Ordering::SeqCst);
+                return Poll::Ready(());
+            }
+            return Poll::Pending;
+        }
+        // Still flagged: a spurious poll. Woken polls find the flag lowered by the producer.
+        if q.lock().closed {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}

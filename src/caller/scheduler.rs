@@ -1,0 +1,241 @@
+//! The loop that runs on a caller's thread: takes batches of jobs from the submission queue,
+//! runs plain calls inline and async calls as local tasks, and winds everything down on stop.
+//!
+//! Running a plain closure inline (no task per call) and draining the queue in batches (one
+//! lock per batch, one wake only when the loop sleeps) is what makes cross-thread calls cheap.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::future::{Future, poll_fn};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::Instant;
+
+use crate::any_pending::AnyPending;
+use crate::backend::LocalSpawner;
+use crate::context::Context;
+use crate::pending::{Pending, panic_text};
+use crate::thread_role;
+
+use super::call::{IntoCall, OutcomeFuture, Started};
+use super::driver::TaskDriver;
+use super::{CallerInner, CallerState};
+
+/// A unit of work in the submission queue.
+pub(crate) type Job = Box<dyn Runnable>;
+
+/// Something the loop runs, or cancels when the caller stops first.
+pub(crate) trait Runnable: Send {
+    fn run(self: Box<Self>, lp: &Rc<LoopState>);
+    fn cancel(self: Box<Self>, msg: &str);
+}
+
+thread_local! {
+    /// The pending of the call running on this thread (`Caller::current_pending`).
+    static CURRENT_PENDING: RefCell<Option<AnyPending>> = const { RefCell::new(None) };
+}
+
+/// The pending of the call running on this thread, if any (SPEC C9).
+pub(crate) fn current_pending() -> Option<AnyPending> {
+    CURRENT_PENDING.with(|c| c.borrow().clone())
+}
+
+/// Runs `f` with `pen` as the current pending and `context` as the current context.
+pub(crate) fn in_call<R>(pen: &AnyPending, context: &mut Context, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<AnyPending>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            CURRENT_PENDING.with(|c| *c.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(CURRENT_PENDING.with(|c| c.replace(Some(pen.clone()))));
+    context.run_mut(f)
+}
+
+/// A scheduled call: its pending, the context it runs in, the work, and when it may start.
+pub(crate) struct CallJob<W: IntoCall<M>, M> {
+    pub(crate) pen: Pending<<W as IntoCall<M>>::Output>,
+    pub(crate) context: Context,
+    pub(crate) work: W,
+    pub(crate) not_before: Option<Instant>,
+    pub(crate) _marker: PhantomData<fn() -> M>,
+}
+
+impl<W, M> Runnable for CallJob<W, M>
+where
+    W: IntoCall<M>,
+    M: 'static,
+{
+    fn run(self: Box<Self>, lp: &Rc<LoopState>) {
+        let CallJob {
+            pen,
+            mut context,
+            work,
+            not_before,
+            ..
+        } = *self;
+        if !pen.begin_run() {
+            return; // cancelled before it started: already done
+        }
+        if let Some(deadline) = not_before.filter(|d| *d > Instant::now()) {
+            // SPEC C8: the delay counts from scheduling; wait in a task, then run.
+            let sleep = lp.spawner.sleep_until(deadline);
+            let future: OutcomeFuture<W::Output> = Box::pin(async move {
+                sleep.await;
+                match work.start().0 {
+                    Started::Done(outcome) => outcome,
+                    Started::Future(future) => future.await,
+                }
+            });
+            lp.spawn_task(pen, context, future);
+            return;
+        }
+        let erased = pen.erase();
+        match in_call(&erased, &mut context, || work.start().0) {
+            Started::Done(outcome) => {
+                // P4: the runner never fails because the pending was completed elsewhere.
+                let _ = pen.set_outcome(outcome);
+            }
+            Started::Future(future) => lp.spawn_task(pen, context, future),
+        }
+    }
+
+    fn cancel(self: Box<Self>, msg: &str) {
+        self.pen.cancel(Some(msg));
+    }
+}
+
+/// A `call_direct` closure (SPEC C10): run by the loop itself, in order, with no pending.
+pub(crate) struct DirectJob<F>(pub(crate) F);
+
+impl<F: FnOnce() + Send + 'static> Runnable for DirectJob<F> {
+    fn run(self: Box<Self>, lp: &Rc<LoopState>) {
+        let f = self.0;
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+            tracing::error!(
+                caller = %lp.caller.name,
+                panic = %panic_text(&*payload),
+                "a call_direct function panicked; the caller goes on"
+            );
+        }
+    }
+
+    fn cancel(self: Box<Self>, _msg: &str) {}
+}
+
+/// What the loop shares with the tasks it spawned, on its own thread.
+pub(crate) struct LoopState {
+    pub(crate) caller: Arc<CallerInner>,
+    pub(crate) spawner: Rc<dyn LocalSpawner>,
+    /// Running tasks by pending id, to cancel them on stop.
+    tasks: RefCell<HashMap<usize, AnyPending>>,
+    /// Woken when the last task ends (the loop waits for it while stopping).
+    idle_waker: RefCell<Option<Waker>>,
+}
+
+impl LoopState {
+    /// Spawns a task that drives `future` to the pending's outcome.
+    pub(crate) fn spawn_task<T: Send + 'static>(
+        self: &Rc<Self>,
+        pen: Pending<T>,
+        context: Context,
+        future: OutcomeFuture<T>,
+    ) {
+        self.tasks.borrow_mut().insert(pen.id(), pen.erase());
+        self.caller
+            .running_tasks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let driver = TaskDriver::new(pen, context, future, Rc::downgrade(self));
+        self.spawner.spawn(Box::pin(driver));
+    }
+
+    /// Called by a task's driver when it ends, however it ends.
+    pub(crate) fn task_ended(&self, id: usize) {
+        let empty = {
+            let mut tasks = self.tasks.borrow_mut();
+            tasks.remove(&id);
+            tasks.is_empty()
+        };
+        self.caller
+            .running_tasks
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        if empty {
+            if let Some(w) = self.idle_waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
+    }
+}
+
+/// Yields once to the executor so spawned tasks get their turn between batches.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// The caller's loop: runs until the caller is stopping, then cancels its tasks and waits for
+/// them.
+pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpawner>) {
+    let _role = thread_role::enter_caller(caller.id);
+    let lp = Rc::new(LoopState {
+        caller: caller.clone(),
+        spawner,
+        tasks: RefCell::new(HashMap::new()),
+        idle_waker: RefCell::new(None),
+    });
+    if !caller.mark_running() {
+        tracing::debug!(caller = %caller.name, "stopped before its loop started");
+    } else {
+        tracing::debug!(caller = %caller.name, "running");
+    }
+    let mut batch: VecDeque<Job> = VecDeque::new();
+    loop {
+        caller.queue.take_into(&mut batch);
+        if batch.is_empty() {
+            if caller.state() >= CallerState::Stopping {
+                break;
+            }
+            caller.queue.sleep().await;
+            continue;
+        }
+        while let Some(job) = batch.pop_front() {
+            if caller.state() >= CallerState::Stopping {
+                job.cancel(&caller.stop_message());
+            } else {
+                job.run(&lp);
+            }
+        }
+        YieldNow(false).await;
+    }
+
+    // SPEC C6: running tasks are cancelled; wait until every one has really ended.
+    let message = caller.stop_message();
+    let running: Vec<AnyPending> = lp.tasks.borrow().values().cloned().collect();
+    for pen in running {
+        pen.cancel(Some(&message));
+    }
+    poll_fn(|cx| {
+        if lp.tasks.borrow().is_empty() {
+            Poll::Ready(())
+        } else {
+            *lp.idle_waker.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    })
+    .await;
+    tracing::debug!(caller = %caller.name, "loop finished");
+}
