@@ -1,9 +1,12 @@
-//! A short tour of async-kernel: a `Pending` set on one thread and awaited on another.
+//! A short tour of async-kernel: pendings set on one thread and awaited on another, a group
+//! that cancels its members when one fails, and a caller thread that runs plain and async
+//! closures scheduled from anywhere.
 //!
 //! Run with `cargo run --example tour`.
 
 use std::time::Duration;
 
+use async_kernel::caller::{Async, Caller, CallerOptions, Fallible, Modifier};
 use async_kernel::{Pending, PendingError, PendingGroup};
 
 fn main() -> Result<(), PendingError> {
@@ -43,5 +46,32 @@ fn main() -> Result<(), PendingError> {
         Err(PendingError::Cancelled(c)) => tracing::info!(message = c.message(), "group cancelled"),
         other => tracing::warn!(?other, "unexpected group outcome"),
     }
+
+    // 4. A caller: a thread with its own event loop. Plain closures run inline on it, async
+    //    ones as local tasks (their futures may hold `Rc`s); all return pendings.
+    let caller = Caller::new(Modifier::NewThread, CallerOptions::named("tour-worker"))
+        .map_err(|e| PendingError::failed(e))?;
+    let square = caller.call_soon(|| 12 * 12).map_err(PendingError::failed)?;
+    let local = caller
+        .call_soon(Async(|| async {
+            let shared = std::rc::Rc::new("only on the caller's thread");
+            shared.len()
+        }))
+        .map_err(PendingError::failed)?;
+    let bad = caller
+        .call_soon(Fallible(|| "not a number".parse::<u32>()))
+        .map_err(PendingError::failed)?;
+    let slow = caller
+        .call_soon(Async(|| async { std::future::pending::<()>().await }))
+        .map_err(PendingError::failed)?;
+    tracing::info!(value = square.wait_sync(None)?, "plain call");
+    tracing::info!(value = local.wait_sync(None)?, "async call");
+    tracing::info!(error = %bad.wait_sync(None).unwrap_err(), "fallible call");
+    slow.cancel(Some("the tour is over"));
+    tracing::info!(error = %slow.wait_sync(None).unwrap_err(), "cancelled call");
+    tracing::info!(caller = ?caller, "stopping");
+    caller.stop(false);
+    caller.join().map_err(PendingError::failed)?;
+    tracing::info!(state = %caller.state(), "stopped");
     Ok(())
 }

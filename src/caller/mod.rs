@@ -390,6 +390,14 @@ impl Caller {
     }
 }
 
+impl PendingGroup {
+    /// The caller of the current thread, if any (the reference's `PendingGroup.caller`, used to
+    /// start work that the group then tracks).
+    pub fn caller(&self) -> Option<Caller> {
+        Caller::current()
+    }
+}
+
 impl fmt::Debug for Caller {
     /// `Caller<name tokio 🏃 running 2 children>`, like the reference's repr.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
