@@ -1,5 +1,6 @@
 //! Synchronisation primitives, swapped for loom's under `cfg(loom)` so the pending state machine
 //! can be model-checked (`tests/loom_pending.rs`). `Arc` stays std's: loom's cannot hold `dyn`.
+//! async-io does not compile under `--cfg loom`, so its [`Timer`] is swapped for a stand-in.
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, Ordering};
@@ -24,4 +25,32 @@ pub(crate) fn brief_yield() {
     std::thread::yield_now();
     #[cfg(loom)]
     loom::thread::yield_now();
+}
+
+/// The timer behind [`Wait::timeout`](crate::Wait::timeout).
+#[cfg(not(loom))]
+pub(crate) use async_io::Timer;
+
+/// Loom has no clock: under `cfg(loom)` a wait's timeout never fires (the models use none).
+#[cfg(loom)]
+pub(crate) struct Timer;
+
+#[cfg(loom)]
+impl Timer {
+    /// A timer that never fires.
+    pub(crate) fn after(_: std::time::Duration) -> Self {
+        Timer
+    }
+}
+
+#[cfg(loom)]
+impl std::future::Future for Timer {
+    type Output = std::time::Instant;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::time::Instant> {
+        std::task::Poll::Pending
+    }
 }
