@@ -1,16 +1,36 @@
-//! What the current thread is to this crate: the id of the caller whose loop it runs, if any.
-//! Low in the module stack so that a pending can refuse to block the thread that must
-//! complete it (SPEC P11) without knowing about callers.
+//! What the current thread is to this crate: the caller whose loop it runs, or the caller bound
+//! to it that only it can run, if any. Low in the module stack so that a pending can refuse to
+//! block the thread that must complete it (SPEC P11) without knowing about callers.
 
 use std::cell::Cell;
 
 thread_local! {
+    /// The caller whose loop runs on this thread.
     static CALLER_ID: Cell<u32> = const { Cell::new(0) };
+    /// The caller bound to this thread when it was created here (`CurrentThread`, `Manual`,
+    /// `MainThread` on the main thread), running or not: only this thread can ever run it.
+    static BOUND_ID: Cell<u32> = const { Cell::new(0) };
 }
 
-/// The id of the caller running on this thread (0: none).
-pub(crate) fn current_caller_id() -> u32 {
-    CALLER_ID.with(Cell::get)
+/// True when caller `id` (non-zero) can only be run by this thread: its loop runs here, or it
+/// is bound to this thread.
+pub(crate) fn is_caller_thread(id: u32) -> bool {
+    id != 0 && (CALLER_ID.with(Cell::get) == id || BOUND_ID.with(Cell::get) == id)
+}
+
+/// Records that caller `id` is bound to this thread.
+pub(crate) fn bind_caller(id: u32) {
+    BOUND_ID.with(|c| c.set(id));
+}
+
+/// Forgets the binding of caller `id` to this thread, if it is the one recorded. A binding
+/// left on another thread is harmless: every pending of a stopped caller is done.
+pub(crate) fn unbind_caller(id: u32) {
+    BOUND_ID.with(|c| {
+        if c.get() == id {
+            c.set(0);
+        }
+    });
 }
 
 /// Marks this thread as running caller `id` until the guard drops.

@@ -10,6 +10,7 @@ use futures_util::FutureExt as _;
 
 use crate::backend::{self, Backend, LocalSpawner, Runtime};
 use crate::event::Event;
+use crate::thread_role;
 
 use super::queue::Submissions;
 use super::scheduler::run_loop;
@@ -80,6 +81,8 @@ impl Caller {
         if let Some(thread) = bound_thread {
             let _ = caller.inner.thread.set(thread);
             registry.insert(thread, caller.clone());
+            // SPEC P11: only this thread can run it, even before it is entered.
+            thread_role::bind_caller(caller.inner.id);
         }
         drop(registry);
         if modifier == Modifier::NewThread {
@@ -141,11 +144,14 @@ impl Caller {
     /// Does nothing unless the caller is in its initial state.
     ///
     /// # Errors
-    /// [`CallerError::WrongState`] for a caller bound to an existing thread (enter it there with
-    /// [`run`](Caller::run)); [`CallerError::Start`] when the runtime or thread cannot be made
-    /// (the caller is then stopped).
+    /// [`CallerError::WrongState`] for a caller bound to an existing thread that was not entered
+    /// yet (enter it there with [`run`](Caller::run)); [`CallerError::Start`] when the runtime
+    /// or thread cannot be made (the caller is then stopped).
     pub fn start_sync(&self) -> Result<(), CallerError> {
-        if self.thread_id().is_some() {
+        // A caller that runs (or ran) on its own thread has a thread id too: only a caller
+        // bound to an existing thread and not yet entered is misuse; in any other state this
+        // does nothing.
+        if self.thread_id().is_some() && self.state() == CallerState::Initial {
             return Err(CallerError::WrongState {
                 caller: self.inner.name.clone(),
                 action: "started on a new thread (it is bound to an existing thread; enter it there with run)",
@@ -478,6 +484,7 @@ impl Caller {
     fn mark_stopped(&self) {
         self.inner.set_state(CallerState::Stopped);
         registry::remove(self);
+        thread_role::unbind_caller(self.inner.id);
         if let Some(parent) = self
             .inner
             .parent
