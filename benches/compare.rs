@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use async_kernel::Pending;
+use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Modifier};
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -63,6 +64,8 @@ enum Goal {
     RatioAtMost(f64),
     /// Ours is at most this, in the op's unit; the peer is shown for scale.
     AbsoluteAtMost(f64),
+    /// No goal: shown for information (for example an unpinned twin of a pinned op).
+    Info,
 }
 
 impl Goal {
@@ -71,6 +74,7 @@ impl Goal {
         match self {
             Goal::RatioAtMost(max) => ratio <= max,
             Goal::AbsoluteAtMost(max) => ours <= max,
+            Goal::Info => true,
         }
     }
 
@@ -79,6 +83,7 @@ impl Goal {
         match self {
             Goal::RatioAtMost(max) => format!("ratio <= {max:.2}"),
             Goal::AbsoluteAtMost(max) => format!("ours <= {max} {unit}"),
+            Goal::Info => "info".to_owned(),
         }
     }
 
@@ -86,6 +91,7 @@ impl Goal {
     fn value(self) -> f64 {
         match self {
             Goal::RatioAtMost(x) | Goal::AbsoluteAtMost(x) => x,
+            Goal::Info => f64::NAN,
         }
     }
 
@@ -94,6 +100,7 @@ impl Goal {
         match self {
             Goal::RatioAtMost(_) => "ratio",
             Goal::AbsoluteAtMost(_) => "absolute",
+            Goal::Info => "info",
         }
     }
 }
@@ -281,7 +288,7 @@ impl Row {
             "peer": self.peer,
             "peer_ns": round2(self.theirs.median),
             "ratio": (self.ratio() * 1000.0).round() / 1000.0,
-            "goal": self.goal.value(),
+            "goal": if self.goal.value().is_nan() { serde_json::Value::Null } else { self.goal.value().into() },
             "goal_kind": self.goal.kind(),
             "unit": self.unit,
             "pass": self.passes(),
@@ -386,7 +393,11 @@ fn print_row(r: &Row) {
         spread(&r.theirs, r.unit),
         r.ratio(),
         r.goal.describe(r.unit),
-        if r.passes() { "pass" } else { "MISS" },
+        match (r.goal, r.passes()) {
+            (Goal::Info, _) => "-",
+            (_, true) => "pass",
+            (_, false) => "MISS",
+        },
     );
 }
 
@@ -491,6 +502,76 @@ fn ops() -> Vec<Op> {
             },
         },
         Op {
+            name: "roundtrip_cross_thread",
+            peer: "crossbeam + tokio oneshot",
+            goal: Goal::RatioAtMost(1.0),
+            pinned: true,
+            measure: Measure::Time {
+                ours: ours_roundtrip,
+                peer: peer_roundtrip,
+            },
+        },
+        Op {
+            name: "roundtrip_unpinned",
+            peer: "crossbeam + tokio oneshot",
+            goal: Goal::Info,
+            pinned: false,
+            measure: Measure::Time {
+                ours: ours_roundtrip,
+                peer: peer_roundtrip,
+            },
+        },
+        Op {
+            name: "throughput_cross_thread",
+            peer: "tokio Handle::spawn",
+            goal: Goal::RatioAtMost(0.25),
+            pinned: true,
+            measure: Measure::Time {
+                ours: ours_throughput,
+                peer: peer_throughput,
+            },
+        },
+        Op {
+            name: "throughput_unpinned",
+            peer: "tokio Handle::spawn",
+            goal: Goal::Info,
+            pinned: false,
+            measure: Measure::Time {
+                ours: ours_throughput,
+                peer: peer_throughput,
+            },
+        },
+        Op {
+            name: "same_thread_call_soon",
+            peer: "tokio::spawn + await",
+            goal: Goal::RatioAtMost(1.2),
+            pinned: false,
+            measure: Measure::Time {
+                ours: ours_same_thread,
+                peer: peer_same_thread,
+            },
+        },
+        Op {
+            name: "gather_same_thread",
+            peer: "tokio JoinSet",
+            goal: Goal::RatioAtMost(1.2),
+            pinned: false,
+            measure: Measure::Time {
+                ours: ours_gather,
+                peer: peer_gather,
+            },
+        },
+        Op {
+            name: "heap_per_queued_call",
+            peer: "unpolled tokio task",
+            goal: Goal::RatioAtMost(1.1),
+            pinned: false,
+            measure: Measure::Heap {
+                ours: heap_queued_call,
+                peer: heap_unpolled_task,
+            },
+        },
+        Op {
             name: "heap_pending_unit",
             peer: "futures oneshot pair",
             goal: Goal::AbsoluteAtMost(80.0),
@@ -554,5 +635,279 @@ fn heap_oneshot_unit(n: usize) -> f64 {
         }
     });
     drop(black_box(keep));
+    bytes
+}
+
+// ---------------------------------------------------------------------------------------------
+// Caller ops
+// ---------------------------------------------------------------------------------------------
+
+/// Calls per wait in the throughput ops (the "100k calls, then wait for all").
+const THROUGHPUT_BATCH: u64 = 100_000;
+
+/// A caller on a new thread that stops when the runner holding it is dropped.
+struct BenchCaller(Caller);
+
+impl BenchCaller {
+    fn start(name: &str) -> Self {
+        BenchCaller(
+            Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts"),
+        )
+    }
+}
+
+impl Drop for BenchCaller {
+    fn drop(&mut self) {
+        self.0.stop(true);
+        let _ = self.0.join();
+    }
+}
+
+/// A tokio current-thread runtime running on its own thread until the handle is dropped.
+struct TokioThread {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TokioThread {
+    fn start() -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let _ = rt.block_on(stopped);
+        });
+        TokioThread {
+            handle,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for TokioThread {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Ours: `call_soon` + `wait_sync` from a plain thread, one call at a time.
+fn ours_roundtrip() -> Runner {
+    let caller = BenchCaller::start("bench-roundtrip");
+    Box::new(move |iters| {
+        let start = Instant::now();
+        for i in 0..iters {
+            let pen = caller
+                .0
+                .call_soon(move || black_box(i))
+                .expect("running caller");
+            black_box(pen.wait_sync(None).expect("the call's value"));
+        }
+        start.elapsed()
+    })
+}
+
+/// Peer: a boxed closure sent over crossbeam to a loop thread, replying on a tokio oneshot.
+fn peer_roundtrip() -> Runner {
+    type Job = Box<dyn FnOnce() + Send>;
+    let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+    std::thread::spawn(move || {
+        while let Ok(job) = rx.recv() {
+            job();
+        }
+    });
+    // The worker ends when the runner (holding `tx`) is dropped.
+    Box::new(move |iters| {
+        let start = Instant::now();
+        for i in 0..iters {
+            let (reply, answer) = tokio::sync::oneshot::channel::<u64>();
+            tx.send(Box::new(move || {
+                let _ = reply.send(black_box(i));
+            }))
+            .expect("worker alive");
+            black_box(answer.blocking_recv().expect("the reply"));
+        }
+        start.elapsed()
+    })
+}
+
+/// Ours: `THROUGHPUT_BATCH` `call_soon`s from a plain thread, then wait for all.
+fn ours_throughput() -> Runner {
+    let caller = BenchCaller::start("bench-throughput");
+    Box::new(move |iters| {
+        let mut pens = Vec::with_capacity(iters.min(THROUGHPUT_BATCH) as usize);
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(THROUGHPUT_BATCH);
+            for i in 0..n {
+                pens.push(
+                    caller
+                        .0
+                        .call_soon(move || black_box(i))
+                        .expect("running caller"),
+                );
+            }
+            for pen in pens.drain(..) {
+                black_box(pen.wait_sync(None).expect("the call's value"));
+            }
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// Peer: `Handle::spawn` onto a current-thread runtime thread, then wait for every JoinHandle.
+fn peer_throughput() -> Runner {
+    let rt = TokioThread::start();
+    Box::new(move |iters| {
+        let mut handles = Vec::with_capacity(iters.min(THROUGHPUT_BATCH) as usize);
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(THROUGHPUT_BATCH);
+            for i in 0..n {
+                handles.push(rt.handle.spawn(async move { black_box(i) }));
+            }
+            for h in handles.drain(..) {
+                black_box(block_on(h).expect("task value"));
+            }
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// Ours: inside a task on the caller, `call_soon(f).await` one after another (timed there).
+fn ours_same_thread() -> Runner {
+    let caller = BenchCaller::start("bench-same-thread");
+    Box::new(move |iters| {
+        let pen = caller
+            .0
+            .call_soon(Async(move || async move {
+                let me = Caller::current().expect("running on a caller");
+                let start = Instant::now();
+                for i in 0..iters {
+                    let pen = me.call_soon(move || black_box(i)).expect("running caller");
+                    black_box(pen.await.expect("the call's value"));
+                }
+                start.elapsed()
+            }))
+            .expect("running caller");
+        pen.wait_sync(None).expect("timing task")
+    })
+}
+
+/// Peer: inside a spawned tokio task, `tokio::spawn(f).await` one after another.
+fn peer_same_thread() -> Runner {
+    let rt = TokioThread::start();
+    Box::new(move |iters| {
+        let timing = rt.handle.spawn(async move {
+            let start = Instant::now();
+            for i in 0..iters {
+                black_box(
+                    tokio::spawn(async move { black_box(i) })
+                        .await
+                        .expect("task value"),
+                );
+            }
+            start.elapsed()
+        });
+        block_on(timing).expect("timing task")
+    })
+}
+
+/// Ours: inside a task on the caller, `iters` pendings from `call_soon`, then all awaited.
+fn ours_gather() -> Runner {
+    let caller = BenchCaller::start("bench-gather");
+    Box::new(move |iters| {
+        let pen = caller
+            .0
+            .call_soon(Async(move || async move {
+                let me = Caller::current().expect("running on a caller");
+                let start = Instant::now();
+                let pens: Vec<Pending<u64>> = (0..iters)
+                    .map(|i| me.call_soon(move || black_box(i)).expect("running caller"))
+                    .collect();
+                for pen in pens {
+                    black_box(pen.await.expect("the call's value"));
+                }
+                start.elapsed()
+            }))
+            .expect("running caller");
+        pen.wait_sync(None).expect("timing task")
+    })
+}
+
+/// Peer: inside a spawned tokio task, `iters` tasks in a `JoinSet`, then all joined.
+fn peer_gather() -> Runner {
+    let rt = TokioThread::start();
+    Box::new(move |iters| {
+        let timing = rt.handle.spawn(async move {
+            let start = Instant::now();
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..iters {
+                set.spawn(async move { black_box(i) });
+            }
+            while let Some(v) = set.join_next().await {
+                black_box(v.expect("task value"));
+            }
+            start.elapsed()
+        });
+        block_on(timing).expect("timing task")
+    })
+}
+
+/// Ours: heap bytes per call queued on a caller that has not started (so none runs).
+fn heap_queued_call(n: usize) -> f64 {
+    // A manual caller is bound to the thread that makes it: use a scratch thread.
+    std::thread::spawn(move || {
+        let caller = Caller::new(
+            Modifier::Manual,
+            CallerOptions::named("bench-heap").backend(Backend::Tokio),
+        )
+        .expect("manual caller");
+        let mut keep: Vec<Pending<u64>> = Vec::with_capacity(n);
+        let bytes = heap_per_item(n, || {
+            for i in 0..n as u64 {
+                keep.push(
+                    caller
+                        .call_soon(move || black_box(i))
+                        .expect("accepting caller"),
+                );
+            }
+        });
+        caller.stop(true);
+        drop(black_box(keep));
+        bytes
+    })
+    .join()
+    .expect("heap probe thread")
+}
+
+/// Peer: heap bytes per task spawned onto a current-thread runtime that is not running (so no
+/// task is polled).
+fn heap_unpolled_task(n: usize) -> f64 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut keep = Vec::with_capacity(n);
+    let bytes = heap_per_item(n, || {
+        for i in 0..n as u64 {
+            keep.push(rt.spawn(async move { black_box(i) }));
+        }
+    });
+    drop(black_box(keep));
+    drop(rt);
     bytes
 }

@@ -80,6 +80,9 @@ const DEBUG_VALUE_CHARS: usize = 100;
 impl Metadata {
     /// Metadata from pairs, keeping their order. A repeated key keeps its last value.
     pub fn from_pairs(pairs: Vec<Pair>) -> Self {
+        if pairs.is_empty() {
+            return Metadata::default();
+        }
         let mut unique: Vec<Pair> = Vec::with_capacity(pairs.len());
         for (k, v) in pairs {
             match unique.iter_mut().find(|(uk, _)| *uk == k) {

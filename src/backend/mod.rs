@@ -141,7 +141,7 @@ impl Runtime {
     }
 
     /// Runs `make(spawner)` to completion on this thread, with local tasks.
-    pub(crate) fn block_on<T>(
+    pub(crate) fn block_on<T: 'static>(
         self,
         make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>,
     ) -> T {
@@ -156,7 +156,7 @@ impl Runtime {
 
 /// Runs `make(spawner)` inside the executor already running this thread (the async form of
 /// entering a caller).
-pub(crate) async fn run_local<T>(
+pub(crate) async fn run_local<T: 'static>(
     backend: Backend,
     make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>,
 ) -> std::io::Result<T> {

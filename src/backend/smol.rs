@@ -15,7 +15,7 @@ impl SmolRuntime {
         Ok(SmolRuntime)
     }
 
-    pub(crate) fn block_on<T>(
+    pub(crate) fn block_on<T: 'static>(
         self,
         make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>,
     ) -> T {
@@ -42,12 +42,16 @@ impl LocalSpawner for SmolSpawner {
 
 /// Runs `make`'s future and the tasks it spawns on a fresh `LocalExecutor`, inside whatever
 /// drives the current thread.
-pub(crate) async fn run_local<T>(make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>) -> T {
+pub(crate) async fn run_local<T: 'static>(
+    make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>,
+) -> T {
     let executor = Rc::new(LocalExecutor::new());
     let spawner = Rc::new(SmolSpawner {
         executor: executor.clone(),
     });
-    let out = executor.run(make(spawner)).await;
+    // As a task, the loop runs in the executor's batches with the tasks it spawns.
+    let task = executor.spawn(make(spawner));
+    let out = executor.run(task).await;
     // Leftover tasks are dropped with the executor, here on its thread.
     drop(executor);
     out

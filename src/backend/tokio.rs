@@ -32,12 +32,12 @@ impl TokioRuntime {
         })
     }
 
-    pub(crate) fn block_on<T>(
+    pub(crate) fn block_on<T: 'static>(
         self,
         make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>,
     ) -> T {
         let local = LocalSet::new();
-        let out = local.block_on(&self.runtime, make(Rc::new(TokioSpawner)));
+        let out = local.block_on(&self.runtime, as_local_task(make(Rc::new(TokioSpawner))));
         // Drop leftover tasks inside the runtime, so their destructors may use it.
         let _guard = self.runtime.enter();
         drop(local);
@@ -59,7 +59,7 @@ impl LocalSpawner for TokioSpawner {
 }
 
 /// Runs inside an existing tokio runtime on this thread, with a fresh `LocalSet`.
-pub(crate) async fn run_local<T>(
+pub(crate) async fn run_local<T: 'static>(
     make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>,
 ) -> std::io::Result<T> {
     if tokio::runtime::Handle::try_current().is_err() {
@@ -68,5 +68,21 @@ pub(crate) async fn run_local<T>(
         ));
     }
     let local = LocalSet::new();
-    Ok(local.run_until(make(Rc::new(TokioSpawner))).await)
+    Ok(local
+        .run_until(as_local_task(make(Rc::new(TokioSpawner))))
+        .await)
+}
+
+/// Runs `future` as a task of the `LocalSet` rather than as the future that drives it: the
+/// `LocalSet` then polls it together with the other local tasks, many per tick, instead of
+/// handing control back to the runtime (and its I/O and timer driver) after every wake-up.
+async fn as_local_task<T: 'static>(future: LocalFuture<T>) -> T {
+    match tokio::task::spawn_local(future).await {
+        Ok(value) => value,
+        // The task cannot be cancelled while we wait for it; a panic is passed on as it was.
+        Err(e) => std::panic::resume_unwind(
+            e.try_into_panic()
+                .unwrap_or_else(|e| Box::new(e.to_string())),
+        ),
+    }
 }

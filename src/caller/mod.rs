@@ -37,7 +37,7 @@ pub use crate::backend::{Backend, BackendOptions, TokioOptions};
 pub use crate::group::PendingGroup;
 
 use self::queue::Submissions;
-use self::scheduler::{CallJob, DirectJob};
+use self::scheduler::{CallJob, DelayedJob, DirectJob};
 use crate::any_pending::AnyPending;
 use crate::context::Context;
 use crate::event::Event;
@@ -288,9 +288,10 @@ impl Caller {
             untracked,
             delay,
         } = options;
-        let mut context = context.unwrap_or_else(Context::current);
-        let pen = context.run_mut(|| {
-            let mut builder = Pending::builder().allow_tracking(!untracked);
+        let make_pending = || {
+            let mut builder = Pending::builder()
+                .allow_tracking(!untracked)
+                .scheduled(self.inner.id);
             for (key, value) in metadata {
                 builder = builder.metadata(key, value);
             }
@@ -298,16 +299,28 @@ impl Caller {
                 builder = builder.metadata("delay", d.as_secs_f64());
             }
             builder.build()
-        })?;
-        pen.set_runner(self.inner.id);
-        pen.mark_not_started();
-        let job = Box::new(CallJob {
+        };
+        // The pending is made in the call's context, so that context's trackers see it.
+        let (context, pen) = match context {
+            Some(mut context) => {
+                let pen = context.run_mut(make_pending)?;
+                (context, pen)
+            }
+            None => (Context::current(), make_pending()?),
+        };
+        let call = CallJob {
             pen: pen.clone(),
             context,
             work,
-            not_before: delay.map(|d| Instant::now() + d),
             _marker: PhantomData,
-        });
+        };
+        let job: scheduler::Job = match delay {
+            None => Box::new(call),
+            Some(d) => Box::new(DelayedJob {
+                call,
+                not_before: Instant::now() + d,
+            }),
+        };
         match self.inner.queue.push(job) {
             Ok(()) => Ok(pen),
             Err(job) => {

@@ -20,6 +20,9 @@ use futures_util::task::AtomicWaker;
 
 use super::scheduler::Job;
 
+/// How many times an idle loop yields its time slice before it sleeps.
+const SPIN_BEFORE_SLEEP: u32 = 8;
+
 /// Jobs waiting for a caller's loop.
 pub(crate) struct Submissions {
     jobs: Mutex<Jobs>,
@@ -122,6 +125,16 @@ impl Future for Sleep<'_> {
         if q.len() > 0 {
             q.sleeping.store(false, Ordering::SeqCst);
             return Poll::Ready(());
+        }
+        if !q.sleeping.load(Ordering::SeqCst) {
+            // About to sleep: give other threads a few time slices first. Work from another
+            // thread often arrives within them, and then no wake-up (a syscall) is needed.
+            for _ in 0..SPIN_BEFORE_SLEEP {
+                std::thread::yield_now();
+                if q.len() > 0 {
+                    return Poll::Ready(());
+                }
+            }
         }
         if !q.sleeping.swap(true, Ordering::SeqCst) {
             // First poll: raised the flag; look once more, under the producers' lock, before

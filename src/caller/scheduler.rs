@@ -29,7 +29,9 @@ pub(crate) type Job = Box<dyn Runnable>;
 
 /// Something the loop runs, or cancels when the caller stops first.
 pub(crate) trait Runnable: Send {
-    fn run(self: Box<Self>, lp: &Rc<LoopState>);
+    /// Runs the job; returns true when it spawned a task, which must get its first poll before
+    /// the next job starts (calls start in the order they were scheduled).
+    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool;
     fn cancel(self: Box<Self>, msg: &str);
 }
 
@@ -61,7 +63,6 @@ pub(crate) struct CallJob<W: IntoCall<M>, M> {
     pub(crate) pen: Pending<<W as IntoCall<M>>::Output>,
     pub(crate) context: Context,
     pub(crate) work: W,
-    pub(crate) not_before: Option<Instant>,
     pub(crate) _marker: PhantomData<fn() -> M>,
 }
 
@@ -70,37 +71,28 @@ where
     W: IntoCall<M>,
     M: 'static,
 {
-    fn run(self: Box<Self>, lp: &Rc<LoopState>) {
+    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
         let CallJob {
             pen,
             mut context,
             work,
-            not_before,
             ..
         } = *self;
         if !pen.begin_run() {
-            return; // cancelled before it started: already done
-        }
-        if let Some(deadline) = not_before.filter(|d| *d > Instant::now()) {
-            // SPEC C8: the delay counts from scheduling; wait in a task, then run.
-            let sleep = lp.spawner.sleep_until(deadline);
-            let future: OutcomeFuture<W::Output> = Box::pin(async move {
-                sleep.await;
-                match work.start().0 {
-                    Started::Done(outcome) => outcome,
-                    Started::Future(future) => future.await,
-                }
-            });
-            lp.spawn_task(pen, context, future);
-            return;
+            finish_unstarted(&pen);
+            return false;
         }
         let erased = pen.erase();
         match in_call(&erased, &mut context, || work.start().0) {
             Started::Done(outcome) => {
                 // P4: the runner never fails because the pending was completed elsewhere.
                 let _ = pen.set_outcome(outcome);
+                false
             }
-            Started::Future(future) => lp.spawn_task(pen, context, future),
+            Started::Future(future) => {
+                lp.spawn_task(pen, context, future);
+                true
+            }
         }
     }
 
@@ -109,11 +101,62 @@ where
     }
 }
 
+/// A call the loop did not start because it was cancelled (or completed from outside) first.
+/// Normally `cancel` has completed it already; a pending given a canceller by the user is the
+/// exception, and it must still end.
+fn finish_unstarted<T: Send + 'static>(pen: &Pending<T>) {
+    if !pen.done() {
+        let _ = pen.set_outcome(Err(crate::error::PendingError::cancelled("")));
+    }
+}
+
+/// A `call_later` call: waits in a task until `not_before`, then runs (SPEC C8: the delay
+/// counts from scheduling). Kept apart so that plain calls carry no deadline.
+pub(crate) struct DelayedJob<W: IntoCall<M>, M> {
+    pub(crate) call: CallJob<W, M>,
+    pub(crate) not_before: Instant,
+}
+
+impl<W, M> Runnable for DelayedJob<W, M>
+where
+    W: IntoCall<M>,
+    M: 'static,
+{
+    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
+        let DelayedJob { call, not_before } = *self;
+        if not_before <= Instant::now() {
+            return Box::new(call).run(lp);
+        }
+        let CallJob {
+            pen, context, work, ..
+        } = call;
+        if !pen.begin_run() {
+            finish_unstarted(&pen);
+            return false;
+        }
+        let sleep = lp.spawner.sleep_until(not_before);
+        let future: OutcomeFuture<W::Output> = Box::pin(async move {
+            sleep.await;
+            match work.start().0 {
+                Started::Done(outcome) => outcome,
+                Started::Future(future) => future.await,
+            }
+        });
+        lp.spawn_task(pen, context, future);
+        // Its start is the end of the delay, not now: no need to let it poll first.
+        false
+    }
+
+    fn cancel(self: Box<Self>, msg: &str) {
+        self.call.pen.cancel(Some(msg));
+    }
+}
+
 /// A `call_direct` closure (SPEC C10): run by the loop itself, in order, with no pending.
 pub(crate) struct DirectJob<F>(pub(crate) F);
 
 impl<F: FnOnce() + Send + 'static> Runnable for DirectJob<F> {
-    fn run(self: Box<Self>, lp: &Rc<LoopState>) {
+    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
         let f = self.0;
         if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
             tracing::error!(
@@ -122,6 +165,7 @@ impl<F: FnOnce() + Send + 'static> Runnable for DirectJob<F> {
                 "a call_direct function panicked; the caller goes on"
             );
         }
+        false
     }
 
     fn cancel(self: Box<Self>, _msg: &str) {}
@@ -204,7 +248,9 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
     }
     let mut batch: VecDeque<Job> = VecDeque::new();
     loop {
-        caller.queue.take_into(&mut batch);
+        if batch.is_empty() {
+            caller.queue.take_into(&mut batch);
+        }
         if batch.is_empty() {
             if caller.state() >= CallerState::Stopping {
                 break;
@@ -212,11 +258,18 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
             caller.queue.sleep().await;
             continue;
         }
-        while let Some(job) = batch.pop_front() {
-            if caller.state() >= CallerState::Stopping {
-                job.cancel(&caller.stop_message());
-            } else {
-                job.run(&lp);
+        {
+            // Plain and direct calls run inline: under the caller's span like its tasks
+            // (SPEC C3 `log`). Entered once per batch; no await inside.
+            let _span = caller.span.enter();
+            while let Some(job) = batch.pop_front() {
+                if caller.state() >= CallerState::Stopping {
+                    job.cancel(&caller.stop_message());
+                } else if job.run(&lp) {
+                    // An async call was spawned: yield so that it starts before the next
+                    // call of the batch (calls start in the order they were scheduled).
+                    break;
+                }
             }
         }
         YieldNow(false).await;

@@ -160,6 +160,8 @@ impl<T: Send + 'static> Default for Pending<T> {
 pub struct PendingBuilder<T> {
     metadata: Vec<(Cow<'static, str>, MetaValue)>,
     allow_tracking: bool,
+    /// `(caller id, initial state bits)` for the pending of a scheduled call.
+    scheduled: Option<u32>,
     _marker: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -181,6 +183,13 @@ impl<T: Send + 'static> PendingBuilder<T> {
         self
     }
 
+    /// Makes the pending of a call scheduled on caller `caller_id`: queued (not started), and
+    /// not to be blocked on from that caller's thread.
+    pub(crate) fn scheduled(mut self, caller_id: u32) -> Self {
+        self.scheduled = Some(caller_id);
+        self
+    }
+
     /// Creates the pending and registers it with the active trackers of the current context.
     ///
     /// # Errors
@@ -195,6 +204,11 @@ impl<T: Send + 'static> PendingBuilder<T> {
             })
         });
         let pen = Pending::from_parts(extras);
+        if let Some(caller_id) = self.scheduled {
+            // Not shared yet: plain stores, no read-modify-write.
+            pen.inner.runner.store(caller_id, Ordering::Relaxed);
+            pen.inner.state.store(NOT_STARTED, Ordering::Relaxed);
+        }
         // An empty context holds no tracker: skip the slot lookups.
         if self.allow_tracking && !crate::context::current_is_empty() {
             tracker::track_new(&pen.erase())?;
@@ -229,6 +243,7 @@ impl<T: Send + 'static> Pending<T> {
         PendingBuilder {
             metadata: Vec::new(),
             allow_tracking: true,
+            scheduled: None,
             _marker: std::marker::PhantomData,
         }
     }
@@ -300,14 +315,25 @@ impl<T: Send + 'static> Pending<T> {
             flags |= CANCELLED;
         }
         core.outcome = Some(outcome);
-        self.inner.state.fetch_or(flags, Ordering::AcqRel);
-        self.finish(core);
+        self.finish(core, flags);
         Ok(())
     }
 
     /// Runs the done-callbacks (in order, also those added while they run), then marks the
     /// pending done and wakes every waiter.
-    fn finish<'a>(&'a self, mut core: MutexGuard<'a, Core<T>>) {
+    /// `flags` (at least `SET`) publish the outcome just stored under `core`.
+    fn finish<'a>(&'a self, mut core: MutexGuard<'a, Core<T>>, flags: u8) {
+        if core.extras.is_none() {
+            // No callbacks and at most one waiter: publish and release in one step.
+            self.inner.state.fetch_or(flags | DONE, Ordering::AcqRel);
+            let waker = core.waker.take();
+            drop(core);
+            if let Some(w) = waker {
+                w.wake();
+            }
+            return;
+        }
+        self.inner.state.fetch_or(flags, Ordering::AcqRel);
         loop {
             let callbacks = match core.extras.as_mut() {
                 Some(x) if !x.callbacks.is_empty() => std::mem::take(&mut x.callbacks),
@@ -354,31 +380,47 @@ impl<T: Send + 'static> Pending<T> {
         }
         let extras = core.extras();
         accumulate_message(&mut extras.cancel_message, msg);
-        if state & (HAS_CANCELLER | DEFERRED) != 0 {
-            self.inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
-            let canceller = extras.canceller.clone();
-            // A running scheduled call: its driver waits on this pending, wake it (and,
-            // harmlessly, the other waiters, who re-register).
-            let wakers = if state & DEFERRED != 0 {
-                take_wakers(&mut core, false)
-            } else {
-                Wakers::default()
-            };
-            drop(core);
-            wakers.wake();
-            if let Some(c) = canceller {
-                c(msg);
+        let mut state = state;
+        loop {
+            if state & (HAS_CANCELLER | DEFERRED) != 0 {
+                self.inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
+                let canceller = core.extras().canceller.clone();
+                // A running scheduled call: its driver waits on this pending, wake it (and,
+                // harmlessly, the other waiters, who poll again and stay registered).
+                let wakers = if state & DEFERRED != 0 {
+                    take_wakers(&mut core, false)
+                } else {
+                    Wakers::default()
+                };
+                drop(core);
+                wakers.wake();
+                if let Some(c) = canceller {
+                    c(msg);
+                }
+                return true;
             }
-        } else {
-            if state & NOT_STARTED != 0 {
-                accumulate_message(&mut extras.cancel_message, Some(CANCELLED_BEFORE_STARTED));
+            // Publish the cancellation before completing: a runner taking the call right now
+            // (`begin_run`, which does not lock) either sees it and skips the call, or has
+            // already moved the state to DEFERRED and this exchange fails.
+            match self.inner.state.compare_exchange(
+                state,
+                state | CANCELLED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => state = now,
             }
-            self.inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
-            let message = cancel_text(&core);
-            core.outcome = Some(Err(PendingError::cancelled(message)));
-            self.inner.state.fetch_or(SET, Ordering::AcqRel);
-            self.finish(core);
         }
+        if state & NOT_STARTED != 0 {
+            accumulate_message(
+                &mut core.extras().cancel_message,
+                Some(CANCELLED_BEFORE_STARTED),
+            );
+        }
+        let message = cancel_text(&core);
+        core.outcome = Some(Err(PendingError::cancelled(message)));
+        self.finish(core, SET | CANCELLED);
         true
     }
 
@@ -475,28 +517,27 @@ impl<T: Send + 'static> Pending<T> {
         found.unwrap_or_else(|| Err(not_done(self)))
     }
 
-    /// Marks the caller (by id) that must run this pending's work, so that blocking on it from
-    /// that caller's thread fails at once instead of deadlocking (SPEC P11).
-    pub(crate) fn set_runner(&self, caller_id: u32) {
-        self.inner.runner.store(caller_id, Ordering::Relaxed);
-    }
-
-    /// Marks a scheduled call as queued: cancelling it before it starts completes it at once.
-    pub(crate) fn mark_not_started(&self) {
-        self.inner.state.fetch_or(NOT_STARTED, Ordering::AcqRel);
-    }
-
     /// The runner takes the call: false when it is already done (cancelled before it started).
     /// From here on, cancellation is delivered by the runner (SPEC P6).
     pub(crate) fn begin_run(&self) -> bool {
-        let _core = lock(&self.inner.core);
-        let state = self.inner.state.load(Ordering::Acquire);
-        if state & SET != 0 {
-            return false;
+        // Lock-free: `cancel` publishes CANCELLED with a compare-exchange too, so exactly one
+        // of the two wins (see `cancel`).
+        let mut state = self.inner.state.load(Ordering::Acquire);
+        loop {
+            if state & (SET | CANCELLED) != 0 {
+                return false;
+            }
+            let next = (state & !NOT_STARTED) | DEFERRED;
+            match self.inner.state.compare_exchange_weak(
+                state,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
         }
-        self.inner.state.fetch_and(!NOT_STARTED, Ordering::AcqRel);
-        self.inner.state.fetch_or(DEFERRED, Ordering::AcqRel);
-        true
     }
 
     pub(crate) fn check_not_runner(&self) -> Result<(), PendingError> {
@@ -594,6 +635,9 @@ impl<T> Inner<T> {
     /// Frees a waiter slot when its future goes away.
     pub(crate) fn forget_waiter(&self, key: &mut WaiterKey) {
         let Some(k) = key.take() else { return };
+        if self.state.load(Ordering::Acquire) & DONE != 0 {
+            return; // completion emptied every slot already
+        }
         let mut core = lock(&self.core);
         if k == 0 {
             core.waker = None;
@@ -603,13 +647,24 @@ impl<T> Inner<T> {
     }
 }
 
-/// Empties every waiter slot.
-/// Empties every waiter slot. Slots stay allocated (waiters keep their keys) unless the
-/// pending is done for good.
+/// The wakers to wake. When the pending is done for good, every slot is emptied. Otherwise
+/// (a running call being cancelled) the wakers are cloned and every slot keeps its waker:
+/// a waiter owns its slot for as long as it holds its key, so an emptied slot must never be
+/// handed to a new waiter, or the old owner's `forget_waiter` would erase the newcomer's
+/// waker and it would never be woken.
 fn take_wakers<T>(core: &mut Core<T>, done: bool) -> Wakers {
+    if !done {
+        return Wakers {
+            first: core.waker.clone(),
+            rest: core
+                .extras
+                .as_ref()
+                .map(|x| x.wakers.clone())
+                .unwrap_or_default(),
+        };
+    }
     let rest = match core.extras.as_mut() {
-        Some(x) if done => std::mem::take(&mut x.wakers),
-        Some(x) => x.wakers.iter_mut().map(Option::take).collect(),
+        Some(x) => std::mem::take(&mut x.wakers),
         None => Vec::new(),
     };
     Wakers {
@@ -638,9 +693,10 @@ impl Wakers {
 /// Appended to the message of a scheduled call cancelled before it started (SPEC C9).
 pub(crate) const CANCELLED_BEFORE_STARTED: &str = "Cancelled before started.";
 
-/// True when the current thread is the thread of caller `id` (set by the caller's loop).
+/// True when the current thread is the only one that can run caller `id`: the caller's loop
+/// runs here, or the caller is bound to this thread and not running yet.
 fn runner_check(id: u32) -> bool {
-    crate::thread_role::current_caller_id() == id
+    crate::thread_role::is_caller_thread(id)
 }
 
 fn update_slot(slot: &mut Option<Waker>, waker: &Waker) {

@@ -29,8 +29,13 @@ impl<T: Send + 'static> Pending<T> {
     /// Dropping the unfinished future, or reaching its timeout, cancels the pending with a
     /// message saying so, unless the wait was made with `protect(true)`.
     pub fn wait(&self) -> Wait<T> {
+        self.clone().into_wait()
+    }
+
+    /// [`wait`](Pending::wait) consuming this handle (no reference count traffic).
+    fn into_wait(self) -> Wait<T> {
         Wait {
-            pending: self.clone(),
+            pending: self,
             key: None,
             timeout: None,
             timer: None,
@@ -246,7 +251,7 @@ impl<T: Clone + Send + 'static> IntoFuture for Pending<T> {
 
     /// `pen.await` is `pen.wait().await`: dropping it early cancels the pending.
     fn into_future(self) -> Wait<T> {
-        self.wait()
+        self.into_wait()
     }
 }
 
