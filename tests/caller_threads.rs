@@ -1,0 +1,53 @@
+//! No thread is left behind once a caller with children has stopped and been joined
+//! (RUST.md: "it must not leak threads"; SPEC C6, C11).
+//!
+//! One test only: this binary's thread count must not be disturbed by other tests.
+
+use std::time::{Duration, Instant};
+
+use async_kernel::caller::{Caller, CallerOptions, Modifier};
+
+const T: Option<Duration> = Some(Duration::from_secs(5));
+
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("Linux /proc")
+        .count()
+}
+
+/// The kernel removes a joined thread from /proc a moment after `pthread_join` returns (the
+/// thread id is released before the task is reaped), so allow a short settling time. This
+/// is the only wait by polling in the suite: there is nothing to synchronise with.
+fn settled_threads(expected: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let n = threads();
+        if n == expected || Instant::now() >= deadline {
+            return n;
+        }
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn stopping_and_joining_a_caller_with_children_leaves_no_thread() {
+    // SPEC C6, C11
+    // Warm up anything created once per process.
+    let warm = Caller::new(Modifier::NewThread, CallerOptions::named("threads-warm")).unwrap();
+    warm.call_soon(|| ()).unwrap().wait_sync(T).unwrap();
+    warm.stop(false);
+    warm.join().unwrap();
+
+    let before = settled_threads(threads());
+    let parent = Caller::new(Modifier::NewThread, CallerOptions::named("threads-parent")).unwrap();
+    let a = parent.get(CallerOptions::named("threads-a")).unwrap();
+    let b = parent.get(CallerOptions::named("threads-b")).unwrap();
+    let grandchild = a.get(CallerOptions::named("threads-grandchild")).unwrap();
+    for caller in [&parent, &a, &b, &grandchild] {
+        caller.call_soon(|| ()).unwrap().wait_sync(T).unwrap();
+    }
+    assert_eq!(threads(), before + 4, "one thread per caller");
+    parent.stop(false);
+    parent.join().unwrap();
+    assert_eq!(settled_threads(before), before);
+}
