@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, resume_unwind};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
@@ -173,15 +174,23 @@ impl PendingGroup {
     {
         let node = self.enter()?;
         let _shield = self.is_shielded().then(ShieldGuard::raise);
-        let mut exit = ExitOnDrop {
+        let guard = ExitOnDrop {
             group: Some(self.clone()),
         };
 
         let erased: Arc<dyn tracker::SlotTracker> = self.tracker.clone();
         let mut context = Context::current().with_value(tracker::slot(TrackerKind::Group), erased);
         let body = context.run_mut(|| body(self.clone()));
-        let outcome =
-            Scoped::new(node.clone(), context, AssertUnwindSafe(body).catch_unwind()).await;
+        let mut scoped = pin!(Scoped::new(
+            node.clone(),
+            context,
+            AssertUnwindSafe(body).catch_unwind()
+        ));
+        // Declared after `scoped`, so dropped before it: when this future is dropped midway the
+        // group is already exiting when the body is dropped, and a member cancelled by the body's
+        // drop (an abandoned wait) does not count as a failure that cancels the group (G5).
+        let mut exit = guard;
+        let outcome = scoped.as_mut().await;
 
         // G1: the body is over; wait for the members while still tracking (tracked work may
         // add more), unless the group was cancelled meanwhile.
