@@ -50,7 +50,7 @@ fn main() -> Result<(), PendingError> {
     // 4. A caller: a thread with its own event loop. Plain closures run inline on it, async
     //    ones as local tasks (their futures may hold `Rc`s); all return pendings.
     let caller = Caller::new(Modifier::NewThread, CallerOptions::named("tour-worker"))
-        .map_err(|e| PendingError::failed(e))?;
+        .map_err(PendingError::failed)?;
     let square = caller.call_soon(|| 12 * 12).map_err(PendingError::failed)?;
     let local = caller
         .call_soon(Async(|| async {

@@ -277,6 +277,11 @@ impl PendingGroup {
         }
     }
 
+    /// The accumulated cancel message, once the group was cancelled.
+    pub fn cancel_message(&self) -> Option<String> {
+        lock(&self.tracker.events.signals).cancelled.clone()
+    }
+
     /// True once the group was cancelled (G3).
     pub fn cancelled(&self) -> bool {
         lock(&self.tracker.events.signals).cancelled.is_some()

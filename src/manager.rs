@@ -153,9 +153,9 @@ impl PendingManager {
     /// Unbinds what [`start_tracking`](Self::start_tracking) bound.
     ///
     /// # Errors
-    /// [`InvalidStateKind::WrongToken`] for a token of another tracker kind.
+    /// [`InvalidStateKind::WrongToken`] for a token of another manager or tracker kind.
     pub fn stop_tracking(&self, token: TrackerToken) -> Result<(), InvalidStateError> {
-        tracker::unbind(TrackerKind::Manager, token)
+        tracker::unbind(&self.tracker, token)
     }
 
     /// Tracks `pen` (SPEC T3); done or already tracked pendings are ignored.

@@ -284,6 +284,8 @@ pub(crate) fn current<E: TrackerEvents>() -> Option<Arc<Tracker<E>>> {
 #[derive(Debug)]
 pub struct TrackerToken {
     pub(crate) kind: TrackerKind,
+    /// Identity of the tracker that was bound.
+    pub(crate) owner: usize,
     pub(crate) token: Token<Arc<dyn SlotTracker>>,
 }
 
@@ -292,12 +294,26 @@ pub(crate) fn bind<E: TrackerEvents>(tracker: &Arc<Tracker<E>>) -> TrackerToken 
     let erased: Arc<dyn SlotTracker> = tracker.clone();
     TrackerToken {
         kind: E::KIND,
+        owner: Arc::as_ptr(tracker) as *const () as usize,
         token: slot(E::KIND).set(erased),
     }
 }
 
-/// Unbinds a tracker of kind `kind` bound with `token`.
-pub(crate) fn unbind(kind: TrackerKind, token: TrackerToken) -> Result<(), InvalidStateError> {
+/// Unbinds `tracker` (of kind `E`), bound with `token`.
+pub(crate) fn unbind<E: TrackerEvents>(
+    tracker: &Arc<Tracker<E>>,
+    token: TrackerToken,
+) -> Result<(), InvalidStateError> {
+    let kind = E::KIND;
+    if token.owner != Arc::as_ptr(tracker) as *const () as usize && token.kind == kind {
+        return Err(InvalidStateError::new(
+            InvalidStateKind::WrongToken,
+            format!(
+                "a token of another {} was handed back to this one",
+                kind.name()
+            ),
+        ));
+    }
     if token.kind != kind {
         return Err(InvalidStateError::new(
             InvalidStateKind::WrongToken,

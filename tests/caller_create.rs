@@ -428,3 +428,15 @@ fn main_thread_with_another_name_is_name_mismatch() {
         other => panic!("expected NameMismatch, got {other:?}"),
     }
 }
+
+// SPEC C1: MainThread means the thread that runs `fn main`, not a caller thread that happens to
+// be named "main".
+#[test]
+fn main_thread_does_not_find_a_new_thread_caller_named_main() {
+    let _serial = main_lock();
+    let impostor = Caller::new(Modifier::NewThread, CallerOptions::named("main")).unwrap();
+    let err = Caller::new(Modifier::MainThread, CallerOptions::default()).unwrap_err();
+    assert!(matches!(err, CallerError::NoMainThreadCaller), "{err:?}");
+    impostor.stop(true);
+    impostor.join().unwrap();
+}

@@ -186,3 +186,14 @@ fn cancel_without_message() {
         "members learn why"
     );
 }
+
+// SPEC G3: the accumulated cancel message is readable from the group, not only from `run`.
+#[test]
+fn cancel_message_accumulates_and_is_readable() {
+    let pg = PendingGroup::new();
+    assert_eq!(pg.cancel_message(), None);
+    pg.cancel(Some("first"));
+    pg.cancel(Some("second"));
+    assert_eq!(pg.cancel_message().as_deref(), Some("first\nsecond"));
+    assert!(pg.cancelled());
+}

@@ -22,6 +22,22 @@ fn active_manager() -> PendingManager {
     PendingManager::new().activate().unwrap()
 }
 
+// SPEC T4: a token goes back to the manager that handed it out; another manager's is an error
+// and unbinds nothing.
+#[test]
+fn stop_tracking_with_another_managers_token_is_an_error() {
+    let a = active_manager();
+    let b = active_manager();
+    let token_a = a.start_tracking().unwrap();
+    let token_b = b.start_tracking().unwrap();
+    let err = a.stop_tracking(token_b).unwrap_err();
+    assert_eq!(err.kind(), InvalidStateKind::WrongToken);
+    // b's binding is still in place: a new pending is tracked by b.
+    let pen: Pending<()> = Pending::new();
+    assert!(b.contains(&pen.erase()));
+    drop(token_a);
+}
+
 // SPEC T4: activate from idle makes the manager active and returns (a handle to) itself.
 #[test]
 fn activate_from_idle_returns_itself_active() {

@@ -94,6 +94,17 @@ fn dropping_an_unfinished_wait_cancels() {
     assert!(msg.contains("dropped"), "{msg}");
 }
 
+// SPEC P10: a wait that was never polled never started waiting; dropping it cancels nothing.
+#[test]
+fn dropping_a_never_polled_wait_does_not_cancel() {
+    let pen: Pending<u32> = Pending::new();
+    let wait = pen.wait();
+    drop(wait);
+    assert!(!pen.cancelled());
+    pen.set_result(3).unwrap();
+    assert_eq!(pen.result().unwrap(), 3);
+}
+
 // SPEC P10: dropping an unfinished protected wait leaves the pending alone.
 #[test]
 fn dropping_a_protected_wait_does_not_cancel() {

@@ -103,7 +103,8 @@ impl Caller {
         Caller {
             inner: Arc::new(CallerInner {
                 id: registry::next_id(),
-                thread_name: thread_name.unwrap_or_else(|| Some(name.clone())),
+                // Only a caller bound to an existing thread can be the main thread's.
+                thread_name: thread_name.flatten(),
                 name,
                 backend,
                 backend_options: options.backend_options.unwrap_or_default(),
@@ -393,15 +394,18 @@ impl Caller {
             });
         }
         let _ = self.inner.stopped.wait_sync(None);
-        let handle = self
+        // Joined under the lock: a second `join` returns only once the thread is gone too.
+        let mut handle = self
             .inner
             .join_handle
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(handle) = handle {
-            if handle.thread().id() != std::thread::current().id() {
-                let _ = handle.join();
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if handle
+            .as_ref()
+            .is_some_and(|h| h.thread().id() != std::thread::current().id())
+        {
+            if let Some(h) = handle.take() {
+                let _ = h.join();
             }
         }
         Ok(())

@@ -26,8 +26,9 @@ impl<T: Send + 'static> Pending<T> {
     /// The wait ends when the pending is done *and* its done-callbacks have run.
     ///
     /// # Cancel safety
-    /// Dropping the unfinished future, or reaching its timeout, cancels the pending with a
-    /// message saying so, unless the wait was made with `protect(true)`.
+    /// Dropping the unfinished future after it was first polled, or reaching its timeout,
+    /// cancels the pending with a message saying so, unless the wait was made with
+    /// `protect(true)`. A wait that was never polled cancels nothing.
     pub fn wait(&self) -> Wait<T> {
         self.clone().into_wait()
     }
@@ -40,6 +41,7 @@ impl<T: Send + 'static> Pending<T> {
             timeout: None,
             timer: None,
             protect: false,
+            polled: false,
             finished: false,
         }
     }
@@ -158,6 +160,8 @@ pub struct Wait<T: Send + 'static> {
     timeout: Option<Duration>,
     timer: Option<Timer>,
     protect: bool,
+    /// Polled at least once: only a wait that started can be abandoned.
+    polled: bool,
     finished: bool,
 }
 
@@ -187,6 +191,7 @@ impl<T: Send + 'static> Wait<T> {
     }
 
     fn poll_completion(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), PendingError>> {
+        self.polled = true;
         if self.pending.poll_done(cx, &mut self.key).is_ready() {
             self.finished = true;
             return Poll::Ready(Ok(()));
@@ -210,7 +215,8 @@ impl<T: Send + 'static> Wait<T> {
 impl<T: Send + 'static> Drop for Wait<T> {
     fn drop(&mut self) {
         self.pending.inner.forget_waiter(&mut self.key);
-        if !self.finished && !self.protect && !self.pending.done() {
+        // A wait that was never polled never started waiting: dropping it cancels nothing.
+        if self.polled && !self.finished && !self.protect && !self.pending.done() {
             self.pending.cancel(Some(
                 "Cancelled because its waiter was dropped before it was done.",
             ));
