@@ -26,7 +26,8 @@ const DROPPED: &str = "Cancelled because its caller's loop ended before the call
 
 pub(crate) struct TaskDriver<T: Send + 'static> {
     pen: Pending<T>,
-    erased: AnyPending,
+    /// This call's pending as `Caller::current_pending` hands it out while the task is polled.
+    erased: Option<AnyPending>,
     context: Context,
     scope: Arc<ScopeNode>,
     future: Option<OutcomeFuture<T>>,
@@ -49,7 +50,7 @@ impl<T: Send + 'static> TaskDriver<T> {
             .map(|l| l.caller.span.clone())
             .unwrap_or_else(tracing::Span::none);
         TaskDriver {
-            erased: pen.erase(),
+            erased: Some(pen.erase()),
             pen,
             context,
             scope: ScopeNode::root(),
@@ -118,7 +119,7 @@ impl<T: Send + 'static> TaskDriver<T> {
         let polled = {
             let future = this.future.as_mut().map(Pin::as_mut);
             let scope = &this.scope;
-            let erased = &this.erased;
+            let erased = &mut this.erased;
             in_call(erased, &mut this.context, || {
                 let _scope = EnteredScope::enter(scope);
                 future.map(|f| f.poll(cx))

@@ -64,7 +64,8 @@ impl Submissions {
                 return Err(job);
             }
             jobs.queue.push_back(job);
-            self.len.fetch_add(1, Ordering::Relaxed);
+            // A store under the lock, not a read-modify-write: cheaper, and exact.
+            self.len.store(jobs.queue.len(), Ordering::Relaxed);
         }
         if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
             self.waker.wake();
