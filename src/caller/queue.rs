@@ -33,15 +33,75 @@ pub(crate) struct Submissions {
 }
 
 struct Jobs {
-    queue: VecDeque<Job>,
+    queue: Batch,
     closed: bool,
+}
+
+/// Jobs per chunk of a [`Batch`].
+const CHUNK: usize = 64;
+
+/// Jobs in arrival order, kept in fixed-size chunks: growing never copies jobs, and never holds
+/// more than one partly used chunk (a doubling `VecDeque` can hold twice the slots it needs,
+/// which counts against every queued call).
+#[derive(Default)]
+pub(crate) struct Batch {
+    chunks: VecDeque<VecDeque<Job>>,
+    len: usize,
+}
+
+impl Batch {
+    fn push_back(&mut self, job: Job) {
+        match self.chunks.back_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push_back(job),
+            _ => {
+                let mut chunk = VecDeque::with_capacity(CHUNK);
+                chunk.push_back(job);
+                self.chunks.push_back(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// The oldest job.
+    pub(crate) fn pop_front(&mut self) -> Option<Job> {
+        let chunk = self.chunks.front_mut()?;
+        let job = chunk.pop_front();
+        if chunk.is_empty() {
+            self.chunks.pop_front();
+        }
+        if job.is_some() {
+            self.len -= 1;
+        }
+        job
+    }
+
+    /// The oldest job, left in place.
+    pub(crate) fn front(&self) -> Option<&Job> {
+        self.chunks.front().and_then(VecDeque::front)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Iterator for Batch {
+    type Item = Job;
+
+    fn next(&mut self) -> Option<Job> {
+        self.pop_front()
+    }
 }
 
 impl Submissions {
     pub(crate) fn new() -> Self {
         Submissions {
             jobs: Mutex::new(Jobs {
-                queue: VecDeque::new(),
+                queue: Batch::default(),
                 closed: false,
             }),
             len: AtomicUsize::new(0),
@@ -73,8 +133,8 @@ impl Submissions {
         Ok(())
     }
 
-    /// Moves every queued job into `batch` (which the loop keeps to reuse its allocation).
-    pub(crate) fn take_into(&self, batch: &mut VecDeque<Job>) {
+    /// Moves every queued job into `batch` (which must be empty).
+    pub(crate) fn take_into(&self, batch: &mut Batch) {
         if self.len.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -84,7 +144,7 @@ impl Submissions {
     }
 
     /// Closes the queue and hands back what was in it.
-    pub(crate) fn close(&self) -> VecDeque<Job> {
+    pub(crate) fn close(&self) -> Batch {
         let taken = {
             let mut jobs = self.lock();
             jobs.closed = true;

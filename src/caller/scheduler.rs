@@ -5,7 +5,7 @@
 //! lock per batch, one wake only when the loop sleeps) is what makes cross-thread calls cheap.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -22,6 +22,7 @@ use crate::thread_role;
 
 use super::call::{IntoCall, OutcomeFuture, Started};
 use super::driver::TaskDriver;
+use super::queue::Batch;
 use super::{CallerInner, CallerState};
 
 /// A unit of work in the submission queue.
@@ -258,7 +259,7 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
     } else {
         tracing::debug!(caller = %caller.name, "running");
     }
-    let mut batch: VecDeque<Job> = VecDeque::new();
+    let mut batch = Batch::default();
     loop {
         if batch.is_empty() {
             caller.queue.take_into(&mut batch);
