@@ -1,40 +1,17 @@
 //! Delayed calls (SPEC C8: `call_later` runs no sooner than `delay` after the call was made;
 //! the wait counts from scheduling, not from start).
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use async_kernel::caller::{Async, CallOptions, Caller, CallerOptions, Modifier};
-use async_kernel::{MetaValue, Pending};
+use async_kernel::MetaValue;
+use async_kernel::caller::{Async, CallOptions, Caller};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
-
-/// Blocks the caller's loop in a plain call until the returned sender is dropped.
-fn block(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .call_soon(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the blocking call started");
-    (pen, release_tx)
-}
+use common::{T, block, new_caller, shutdown};
 
 #[test]
 fn call_later_runs_no_sooner_than_the_delay() {

@@ -1,49 +1,17 @@
 //! Cancelling scheduled calls, and groups inside calls (SPEC C9, P5–P7, G2, G6; RUST.md
 //! "Cancellation").
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use async_kernel::caller::{Async, Caller, CallerOptions, Fallible, Modifier};
+use async_kernel::caller::{Async, Caller, Fallible};
 use async_kernel::{Event, Pending, PendingError, PendingGroup};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
-
-/// Blocks the caller's loop in a plain call until the returned sender is dropped.
-fn block(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .call_soon(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the blocking call started");
-    (pen, release_tx)
-}
-
-/// Runs a closure when dropped.
-struct OnDrop<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        (self.0)()
-    }
-}
+use common::{OnDrop, T, block, new_caller, shutdown};
 
 /// Schedules an async call that signals once it runs, then waits on `gate`; `reached` is set
 /// if it ever gets past the gate.

@@ -1,40 +1,13 @@
 //! Children made with `get` (SPEC C6, C11, C14).
 
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
-use async_kernel::Pending;
 use async_kernel::caller::{
     Backend, BackendOptions, Caller, CallerError, CallerOptions, CallerState, Modifier,
     TokioOptions,
 };
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
-
-/// Blocks the caller's loop in a plain call until the returned sender is dropped.
-fn block(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .call_soon(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the blocking call started");
-    (pen, release_tx)
-}
+use common::{T, block, new_caller, shutdown};
 
 #[test]
 fn get_by_name_returns_the_same_child() {

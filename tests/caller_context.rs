@@ -1,37 +1,11 @@
 //! The context a call runs in, and tracking options (SPEC C8, T2, P3).
 
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
-use async_kernel::caller::{Async, CallOptions, Caller, CallerOptions, Fallible, Modifier};
-use async_kernel::{Context, ContextVar, Event, Pending, PendingGroup};
+use async_kernel::caller::{Async, CallOptions, Fallible};
+use async_kernel::{Context, ContextVar, Event, PendingGroup};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
-
-/// Blocks the caller's loop in a plain call until the returned sender is dropped.
-fn block(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .call_soon(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the blocking call started");
-    (pen, release_tx)
-}
+use common::{T, block, new_caller, shutdown};
 
 #[test]
 fn a_call_runs_in_the_context_captured_when_it_was_scheduled() {

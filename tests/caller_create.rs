@@ -5,6 +5,8 @@
 //! a name of its own, and the tests that bind or look up the caller of the thread named "main"
 //! are serialised by `MAIN_THREAD`.
 
+mod common;
+
 use std::sync::{Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread;
 use std::time::Duration;
@@ -15,30 +17,13 @@ use async_kernel::caller::{
     TokioOptions,
 };
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
+use common::{T, manual, new_caller, shutdown};
 
 /// Serialises the tests that touch the caller of the thread named "main".
 static MAIN_THREAD: Mutex<()> = Mutex::new(());
 
 fn main_lock() -> MutexGuard<'static, ()> {
     MAIN_THREAD.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
-
-fn manual(name: &str) -> Caller {
-    Caller::new(
-        Modifier::Manual,
-        CallerOptions::named(name).backend(Backend::Tokio),
-    )
-    .expect("manual caller")
 }
 
 fn thread_name_inside(caller: &Caller) -> Option<String> {

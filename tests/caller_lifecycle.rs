@@ -1,56 +1,15 @@
 //! States, starting and stopping (SPEC C4–C7).
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_kernel::caller::{
-    Async, Backend, Caller, CallerError, CallerOptions, CallerState, Modifier,
-};
+use async_kernel::caller::{Async, Caller, CallerError, CallerOptions, CallerState, Modifier};
 use async_kernel::{Event, Pending};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn manual(name: &str) -> Caller {
-    Caller::new(
-        Modifier::Manual,
-        CallerOptions::named(name).backend(Backend::Tokio),
-    )
-    .expect("manual caller")
-}
-
-fn ensure_running(caller: &Caller) {
-    caller.call_soon(|| ()).unwrap().wait_sync(T).unwrap();
-}
-
-/// Blocks the caller's loop in a plain call until the returned sender is dropped (or sent to).
-fn block(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .call_soon(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the blocking call started");
-    (pen, release_tx)
-}
-
-/// Runs a closure when dropped.
-struct OnDrop<F: FnMut()>(F);
-
-impl<F: FnMut()> Drop for OnDrop<F> {
-    fn drop(&mut self) {
-        (self.0)()
-    }
-}
+use common::{OnDrop, T, block, ensure_running, manual, new_caller};
 
 #[test]
 fn a_manual_caller_starts_in_the_initial_state() {

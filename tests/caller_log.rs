@@ -4,52 +4,19 @@
 //! The subscriber is global (callers log on their own threads), so this binary holds only the
 //! tests that read the captured output, each looking for its own markers.
 
-use std::io::Write;
-use std::sync::{Mutex, Once};
-use std::time::Duration;
+mod common;
 
 use async_kernel::caller::{Async, Caller, CallerOptions, Modifier};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-
-struct Capture;
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        LOGS.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_logs() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(|| Capture)
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-    });
-}
+use common::{T, capture_logs, logs, shutdown};
 
 /// The captured line holding `marker`.
 fn line_with(marker: &str) -> String {
-    let logs = String::from_utf8_lossy(&LOGS.lock().unwrap()).into_owned();
+    let logs = logs();
     logs.lines()
         .find(|l| l.contains(marker))
         .unwrap_or_else(|| panic!("{marker} was not logged; logs:\n{logs}"))
         .to_owned()
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
 }
 
 #[test]

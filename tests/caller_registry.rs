@@ -3,6 +3,8 @@
 //! Other tests of this binary run in parallel and register callers of their own: every check
 //! looks for this test's callers only and never assumes a global count.
 
+mod common;
+
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::thread;
 use std::time::Duration;
@@ -10,26 +12,12 @@ use std::time::Duration;
 use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Modifier};
 use async_kernel::{Event, Pending};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
+use common::{T, ensure_running, new_caller, shutdown};
 
 fn hash_of(caller: &Caller) -> u64 {
     let mut hasher = DefaultHasher::new();
     caller.hash(&mut hasher);
     hasher.finish()
-}
-
-/// Returns once the caller has run a call (it is then in the running state).
-fn ensure_running(caller: &Caller) {
-    caller.call_soon(|| ()).unwrap().wait_sync(T).unwrap();
 }
 
 #[test]

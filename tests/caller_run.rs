@@ -1,25 +1,18 @@
 //! Entering a caller on its own thread: the blocking `run` and the async `run_async`
 //! (SPEC C4, C6, C11; RUST.md "a Rust shape for `async with Caller("manual")`").
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::thread;
-use std::time::Duration;
 
 use async_kernel::caller::{
     Async, Backend, Caller, CallerError, CallerOptions, CallerState, Modifier,
 };
 use async_kernel::{Event, Pending};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn manual(name: &str) -> Caller {
-    Caller::new(
-        Modifier::Manual,
-        CallerOptions::named(name).backend(Backend::Tokio),
-    )
-    .expect("manual caller")
-}
+use common::{T, manual};
 
 fn explode() -> u32 {
     panic!("body boom")

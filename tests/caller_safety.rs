@@ -2,6 +2,8 @@
 //! no lost work when `stop` races with submissions (SPEC P11, C6, C7, C9; RUST.md "Beyond the
 //! reference").
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -10,16 +12,7 @@ use std::time::Duration;
 use async_kernel::caller::{Async, Backend, Caller, CallerError, CallerOptions, Modifier};
 use async_kernel::{InvalidStateKind, Pending, PendingError};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
+use common::{T, new_caller, shutdown};
 
 fn deadlock_kind<T: std::fmt::Debug>(result: Result<T, PendingError>) -> Option<InvalidStateKind> {
     match result {

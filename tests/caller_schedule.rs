@@ -1,44 +1,18 @@
 //! Scheduling work: the four work forms, order, metadata, many threads and other runtimes
 //! (SPEC C8, C9; RUST.md "Functions and results", "Backends").
 
+mod common;
+
 use std::future::IntoFuture;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
 
-use async_kernel::caller::{
-    Async, CallOptions, Caller, CallerOptions, Fallible, FallibleAsync, Modifier,
-};
+use async_kernel::caller::{Async, CallOptions, Fallible, FallibleAsync};
 use async_kernel::{Event, MetaValue, Pending, PendingError};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
-
-/// Blocks the caller's loop in a plain call until the returned sender is dropped.
-fn block(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .call_soon(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the blocking call started");
-    (pen, release_tx)
-}
+use common::{T, block, new_caller, shutdown};
 
 #[derive(Debug)]
 struct Oops;

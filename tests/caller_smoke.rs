@@ -1,5 +1,7 @@
 //! Quick end-to-end checks of the caller (the full suite lives in the other caller_* files).
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -7,9 +9,7 @@ use std::time::Duration;
 use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Fallible, Modifier};
 use async_kernel::{InvalidStateKind, Pending, PendingError, PendingGroup};
 
-fn new_caller(name: &str) -> Caller {
-    Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
-}
+use common::new_caller;
 
 #[test]
 fn cancel_running_async_call_from_another_thread() {

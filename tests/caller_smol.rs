@@ -1,13 +1,15 @@
 //! The smol backend (feature `smol`; RUST.md "Backends").
 #![cfg(feature = "smol")]
 
+mod common;
+
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Modifier};
 use async_kernel::{Event, Pending};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
+use common::{T, shutdown};
 
 fn smol_caller(name: &str) -> Caller {
     Caller::new(
@@ -23,11 +25,6 @@ fn tokio_caller(name: &str) -> Caller {
         CallerOptions::named(name).backend(Backend::Tokio),
     )
     .expect("tokio caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
 }
 
 #[test]

@@ -3,11 +3,13 @@
 //!
 //! One test only: this binary's thread count must not be disturbed by other tests.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use async_kernel::caller::{Caller, CallerOptions, Modifier};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
+use common::T;
 
 fn threads() -> usize {
     std::fs::read_dir("/proc/self/task")

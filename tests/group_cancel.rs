@@ -1,34 +1,14 @@
 //! Cancelling a group from outside, `cancelled()` and `remove` (SPEC G3, G4, G5).
 
-use std::future::Future;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
-use async_kernel::{Pending, PendingError, PendingGroup, PendingTrackerState};
+use async_kernel::{Pending, PendingGroup, PendingTrackerState};
 use crossbeam_channel::bounded;
 
-const GUARD: Duration = Duration::from_secs(5);
-
-fn run<F: Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::time::timeout(GUARD, fut)
-                .await
-                .expect("the test hung")
-        })
-}
-
-fn cancel_message<T>(out: Result<T, PendingError>) -> String {
-    match out {
-        Err(PendingError::Cancelled(c)) => c.message().to_owned(),
-        Err(e) => panic!("expected the group to report cancellation, got {e:?}"),
-        Ok(_) => panic!("expected the group to report cancellation, got Ok"),
-    }
-}
+use common::{GUARD, cancel_message, run};
 
 // SPEC G3: cancel from another thread stops the body at its await; run reports the message.
 #[test]

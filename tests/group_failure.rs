@@ -1,46 +1,17 @@
 //! A failing or cancelled member cancels the group (SPEC G2).
 
-use std::future::Future;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use async_kernel::{Context, Pending, PendingError, PendingGroup, PendingTrackerState};
+use async_kernel::{Context, Pending, PendingGroup, PendingTrackerState};
 use crossbeam_channel::bounded;
 
-const GUARD: Duration = Duration::from_secs(5);
-
-/// Fails the test instead of hanging it when `fut` never finishes (a watchdog, not a sleep).
-async fn guarded<F: Future>(fut: F) -> F::Output {
-    smol::future::or(fut, async {
-        smol::Timer::after(GUARD).await;
-        panic!("the test hung")
-    })
-    .await
-}
-
-fn run<F: Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::time::timeout(GUARD, fut)
-                .await
-                .expect("the test hung")
-        })
-}
+use common::{GUARD, cancel_message, guarded, run};
 
 fn named<T: Send + 'static>(name: &'static str) -> Pending<T> {
     Pending::builder().metadata("name", name).build().unwrap()
-}
-
-fn cancel_message<T>(out: Result<T, PendingError>) -> String {
-    match out {
-        Err(PendingError::Cancelled(c)) => c.message().to_owned(),
-        Err(e) => panic!("expected the group to report cancellation, got {e:?}"),
-        Ok(_) => panic!("expected the group to report cancellation, got Ok"),
-    }
 }
 
 // SPEC G2: a failing member cancels the others with a message naming it; run reports it.

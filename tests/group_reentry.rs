@@ -1,10 +1,10 @@
 //! Entering and leaving a group: re-entry, exiting state, panics and drops (SPEC P3, G4, G5).
 
-use std::future::Future;
+mod common;
+
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use async_kernel::{
     Context, InvalidStateKind, Pending, PendingError, PendingGroup, PendingTrackerState,
@@ -12,28 +12,7 @@ use async_kernel::{
 use crossbeam_channel::bounded;
 use futures::FutureExt as _;
 
-const GUARD: Duration = Duration::from_secs(5);
-
-/// Fails the test instead of hanging it when `fut` never finishes (a watchdog, not a sleep).
-async fn guarded<F: Future>(fut: F) -> F::Output {
-    smol::future::or(fut, async {
-        smol::Timer::after(GUARD).await;
-        panic!("the test hung")
-    })
-    .await
-}
-
-fn run<F: Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::time::timeout(GUARD, fut)
-                .await
-                .expect("the test hung")
-        })
-}
+use common::{GUARD, guarded, run};
 
 // SPEC G5: after a clean exit the group can be entered again, and tracks afresh.
 #[test]

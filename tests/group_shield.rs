@@ -1,26 +1,14 @@
 //! Shielded groups hold back cancellation from outside until they are done (SPEC G6).
 
-use std::future::Future;
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use async_kernel::{InvalidStateKind, Pending, PendingError, PendingGroup};
 use crossbeam_channel::bounded;
 
-const GUARD: Duration = Duration::from_secs(5);
-
-fn run<F: Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::time::timeout(GUARD, fut)
-                .await
-                .expect("the test hung")
-        })
-}
+use common::{GUARD, run};
 
 #[derive(Default)]
 struct Counters {

@@ -1,34 +1,11 @@
 //! What a PendingGroup tracks and waits for (SPEC P3, T1, T2, T3, G1).
 
-use std::future::Future;
-use std::time::Duration;
+mod common;
 
 use async_kernel::{Context, Pending, PendingGroup, PendingTrackerState};
 use crossbeam_channel::bounded;
 
-const GUARD: Duration = Duration::from_secs(5);
-
-/// Fails the test instead of hanging it when `fut` never finishes (a watchdog, not a sleep).
-async fn guarded<F: Future>(fut: F) -> F::Output {
-    smol::future::or(fut, async {
-        smol::Timer::after(GUARD).await;
-        panic!("the test hung")
-    })
-    .await
-}
-
-/// Drives `fut` on a current-thread tokio runtime; a hang fails the test instead of blocking it.
-fn run<F: Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::time::timeout(GUARD, fut)
-                .await
-                .expect("the test hung")
-        })
-}
+use common::{GUARD, guarded, run};
 
 // SPEC G1, T1: a pending created in the body is a member; current() is the group in the body only.
 #[test]

@@ -1,5 +1,7 @@
 //! PendingManager deactivation and its countdown (SPEC P3, T3, T5).
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -8,7 +10,7 @@ use async_kernel::{
     Context, InvalidStateKind, Pending, PendingError, PendingManager, PendingTrackerState,
 };
 
-const GUARD: Duration = Duration::from_secs(5);
+use common::GUARD;
 
 /// An active manager and pendings created while it was bound.
 fn manager_with<const N: usize>() -> (PendingManager, [Pending<u32>; N]) {

@@ -1,22 +1,12 @@
 //! PendingManager life cycle and tracking (SPEC P3, T1–T4).
 
-use std::future::Future;
-use std::time::Duration;
+mod common;
 
 use async_kernel::{
     Context, InvalidStateKind, Pending, PendingGroup, PendingManager, PendingTrackerState,
 };
 
-const GUARD: Duration = Duration::from_secs(5);
-
-/// Fails the test instead of hanging it when `fut` never finishes (a watchdog, not a sleep).
-async fn guarded<F: Future>(fut: F) -> F::Output {
-    smol::future::or(fut, async {
-        smol::Timer::after(GUARD).await;
-        panic!("the test hung")
-    })
-    .await
-}
+use common::guarded;
 
 fn active_manager() -> PendingManager {
     PendingManager::new().activate().unwrap()

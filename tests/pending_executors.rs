@@ -1,23 +1,14 @@
 //! A pending is runtime-agnostic: awaitable from tokio, smol and futures, set from plain threads
 //! (SPEC P1, RUST.md "Backends"); AnyPending identity.
 
+mod common;
+
 use std::collections::HashSet;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_kernel::{AnyPending, Pending};
 
-const GUARD: Duration = Duration::from_secs(5);
-
-/// Fails the test instead of hanging it when `fut` never finishes (a watchdog, not a sleep).
-async fn guarded<F: Future>(fut: F) -> F::Output {
-    smol::future::or(fut, async {
-        smol::Timer::after(GUARD).await;
-        panic!("the test hung")
-    })
-    .await
-}
+use common::{GUARD, guarded};
 
 /// A pending and a plain thread that sets it to `value` once told to.
 fn pending_set_by_thread(value: u32) -> (Pending<u32>, crossbeam_channel::Sender<()>) {

@@ -1,29 +1,14 @@
 //! Awaiting a pending: timeouts, protection, dropping and release order (SPEC P6, P10).
 
-use std::future::Future;
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_kernel::{Pending, PendingError};
 use futures::FutureExt as _;
 
-const SHORT: Duration = Duration::from_millis(20);
-const GUARD: Duration = Duration::from_secs(5);
-
-/// Fails the test instead of hanging it when `fut` never finishes (a watchdog, not a sleep).
-async fn guarded<F: Future>(fut: F) -> F::Output {
-    smol::future::or(fut, async {
-        smol::Timer::after(GUARD).await;
-        panic!("the test hung")
-    })
-    .await
-}
-
-/// `futures::executor::block_on` under the watchdog.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    futures::executor::block_on(guarded(fut))
-}
+use common::{GUARD, SHORT, block_on};
 
 // SPEC P10: awaiting gives the value set later by a plain thread.
 #[test]

@@ -1,13 +1,14 @@
 //! Blocking on a pending from plain threads (SPEC P1, P10, P11).
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::Duration;
 
 use async_kernel::{Pending, PendingError};
 
-const SHORT: Duration = Duration::from_millis(20);
-const GUARD: Duration = Duration::from_secs(5);
+use common::{GUARD, SHORT};
 
 // SPEC P11: a plain thread blocks until another thread sets the value.
 #[test]
