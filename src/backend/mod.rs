@@ -126,6 +126,8 @@ pub(crate) enum Runtime {
 
 impl Runtime {
     /// Builds the loop for `backend` (on any thread: runtimes are `Send` until they run).
+    // Without any backend compiled in, every argument goes unused.
+    #[cfg_attr(not(any(feature = "tokio", feature = "smol")), allow(unused_variables))]
     pub(crate) fn build(backend: Backend, options: &BackendOptions) -> std::io::Result<Runtime> {
         match backend {
             #[cfg(feature = "tokio")]
@@ -141,6 +143,8 @@ impl Runtime {
     }
 
     /// Runs `make(spawner)` to completion on this thread, with local tasks.
+    // Without any backend compiled in, every argument goes unused.
+    #[cfg_attr(not(any(feature = "tokio", feature = "smol")), allow(unused_variables))]
     pub(crate) fn block_on<T: 'static>(
         self,
         make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>,
@@ -156,6 +160,8 @@ impl Runtime {
 
 /// Runs `make(spawner)` inside the executor already running this thread (the async form of
 /// entering a caller).
+// Without any backend compiled in, every argument goes unused.
+#[cfg_attr(not(any(feature = "tokio", feature = "smol")), allow(unused_variables))]
 pub(crate) async fn run_local<T: 'static>(
     backend: Backend,
     make: impl FnOnce(Rc<dyn LocalSpawner>) -> LocalFuture<T>,

@@ -6,10 +6,9 @@ use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::task::{Context, Poll};
 
-use crate::any_pending::{AnyPending, CallbackId, ErasedPending, Hook, WaiterKey};
+use crate::any_pending::{AnyPending, CallbackId, WaiterKey};
 use crate::error::{
     BoxError, InvalidStateError, InvalidStateKind, PendingError, accumulate_message,
 };
@@ -19,8 +18,7 @@ use crate::tracker;
 
 use super::state::{CANCELLED, DEFERRED, DONE, HAS_CANCELLER, NOT_STARTED, SET};
 
-type Callback<T> = Box<dyn FnOnce(&Pending<T>) + Send + 'static>;
-type Canceller = Arc<dyn Fn(Option<&str>) + Send + Sync + 'static>;
+use super::inner::{Callback, Canceller, Core, Extras, Inner, Wakers, take_wakers};
 
 /// A thread-safe handle to a result that is set once: a value, a failure, or cancellation.
 ///
@@ -53,49 +51,6 @@ type Canceller = Arc<dyn Fn(Option<&str>) + Send + Sync + 'static>;
 /// ```
 pub struct Pending<T> {
     pub(crate) inner: Arc<Inner<T>>,
-}
-
-pub(crate) struct Inner<T> {
-    pub(crate) state: AtomicU8,
-    /// The id of the caller that must run the work (0: none). Blocking on the pending from
-    /// that caller's thread would deadlock (SPEC P11). Lives in what would be padding.
-    pub(crate) runner: AtomicU32,
-    pub(crate) core: Mutex<Core<T>>,
-}
-
-pub(crate) struct Core<T> {
-    pub(crate) outcome: Option<Result<T, PendingError>>,
-    /// The first waiter's waker; more waiters go to `extras.wakers`.
-    pub(crate) waker: Option<Waker>,
-    /// Everything most pendings never need, allocated on first use.
-    pub(crate) extras: Option<Box<Extras<T>>>,
-}
-
-pub(crate) struct Extras<T> {
-    pub(crate) metadata: Metadata,
-    pub(crate) cancel_message: Option<String>,
-    pub(crate) canceller: Option<Canceller>,
-    pub(crate) callbacks: Vec<(CallbackId, Callback<T>)>,
-    /// Waiter slots 1.. (slot 0 is `Core::waker`).
-    pub(crate) wakers: Vec<Option<Waker>>,
-}
-
-impl<T> Default for Extras<T> {
-    fn default() -> Self {
-        Extras {
-            metadata: Metadata::default(),
-            cancel_message: None,
-            canceller: None,
-            callbacks: Vec::new(),
-            wakers: Vec::new(),
-        }
-    }
-}
-
-impl<T> Core<T> {
-    pub(crate) fn extras(&mut self) -> &mut Extras<T> {
-        self.extras.get_or_insert_with(Default::default)
-    }
 }
 
 static NEXT_CALLBACK_ID: AtomicU64 = AtomicU64::new(1);
@@ -597,99 +552,6 @@ pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-impl<T> Inner<T> {
-    pub(crate) fn poll_done(&self, cx: &mut Context<'_>, key: &mut WaiterKey) -> Poll<()> {
-        if self.state.load(Ordering::Acquire) & DONE != 0 {
-            return Poll::Ready(());
-        }
-        let mut core = lock(&self.core);
-        if self.state.load(Ordering::Acquire) & DONE != 0 {
-            return Poll::Ready(());
-        }
-        let waker = cx.waker();
-        if *key == Some(0) || (key.is_none() && core.waker.is_none()) {
-            update_slot(&mut core.waker, waker);
-            *key = Some(0);
-            return Poll::Pending;
-        }
-        let slots = &mut core.extras().wakers;
-        match key.and_then(|k| slots.get_mut(k - 1)) {
-            Some(slot) => update_slot(slot, waker),
-            None => {
-                let index = match slots.iter().position(Option::is_none) {
-                    Some(i) => {
-                        slots[i] = Some(waker.clone());
-                        i
-                    }
-                    None => {
-                        slots.push(Some(waker.clone()));
-                        slots.len() - 1
-                    }
-                };
-                *key = Some(index + 1);
-            }
-        }
-        Poll::Pending
-    }
-
-    /// Frees a waiter slot when its future goes away.
-    pub(crate) fn forget_waiter(&self, key: &mut WaiterKey) {
-        let Some(k) = key.take() else { return };
-        if self.state.load(Ordering::Acquire) & DONE != 0 {
-            return; // completion emptied every slot already
-        }
-        let mut core = lock(&self.core);
-        if k == 0 {
-            core.waker = None;
-        } else if let Some(slot) = core.extras.as_mut().and_then(|x| x.wakers.get_mut(k - 1)) {
-            *slot = None;
-        }
-    }
-}
-
-/// The wakers to wake. When the pending is done for good, every slot is emptied. Otherwise
-/// (a running call being cancelled) the wakers are cloned and every slot keeps its waker:
-/// a waiter owns its slot for as long as it holds its key, so an emptied slot must never be
-/// handed to a new waiter, or the old owner's `forget_waiter` would erase the newcomer's
-/// waker and it would never be woken.
-fn take_wakers<T>(core: &mut Core<T>, done: bool) -> Wakers {
-    if !done {
-        return Wakers {
-            first: core.waker.clone(),
-            rest: core
-                .extras
-                .as_ref()
-                .map(|x| x.wakers.clone())
-                .unwrap_or_default(),
-        };
-    }
-    let rest = match core.extras.as_mut() {
-        Some(x) => std::mem::take(&mut x.wakers),
-        None => Vec::new(),
-    };
-    Wakers {
-        first: core.waker.take(),
-        rest,
-    }
-}
-
-/// Wakers taken out under the lock, woken after it is released. The common single waiter
-/// needs no allocation.
-#[derive(Default)]
-struct Wakers {
-    first: Option<Waker>,
-    rest: Vec<Option<Waker>>,
-}
-
-impl Wakers {
-    fn wake(self) {
-        self.first
-            .into_iter()
-            .chain(self.rest.into_iter().flatten())
-            .for_each(Waker::wake);
-    }
-}
-
 /// Appended to the message of a scheduled call cancelled before it started (SPEC C9).
 pub(crate) const CANCELLED_BEFORE_STARTED: &str = "Cancelled before started.";
 
@@ -699,133 +561,10 @@ fn runner_check(id: u32) -> bool {
     crate::thread_role::is_caller_thread(id)
 }
 
-fn update_slot(slot: &mut Option<Waker>, waker: &Waker) {
-    match slot {
-        Some(w) if w.will_wake(waker) => {}
-        _ => *slot = Some(waker.clone()),
-    }
-}
-
 impl<T: Send + 'static> fmt::Debug for Pending<T> {
     /// `<Pending ⛔ message=… 🏁 at 0x… metadata: {…}>`: cancelled mark and message, done 🏁 or
     /// running 🏃, identity, truncated metadata (SPEC P2).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.inner.fmt_debug(f)
-    }
-}
-
-impl<T> Inner<T> {
-    fn remove_callback(&self, id: CallbackId) -> usize {
-        let mut core = lock(&self.core);
-        match core.extras.as_mut() {
-            Some(x) => {
-                let before = x.callbacks.len();
-                x.callbacks.retain(|(cid, _)| *cid != id);
-                before - x.callbacks.len()
-            }
-            None => 0,
-        }
-    }
-
-    fn metadata(&self) -> Metadata {
-        let core = lock(&self.core);
-        core.extras
-            .as_ref()
-            .map(|x| x.metadata.clone())
-            .unwrap_or_default()
-    }
-
-    fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state.load(Ordering::Acquire);
-        // `try_lock`: Debug may be called while the lock is held further up the stack.
-        let (message, metadata) = match self.core.try_lock() {
-            Ok(core) => (
-                core.extras.as_ref().and_then(|x| x.cancel_message.clone()),
-                core.extras
-                    .as_ref()
-                    .map(|x| x.metadata.clone())
-                    .unwrap_or_default(),
-            ),
-            Err(_) => (None, Metadata::default()),
-        };
-        f.write_str("<Pending")?;
-        if state & CANCELLED != 0 {
-            f.write_str(" ⛔")?;
-            if let Some(m) = message.filter(|m| !m.is_empty()) {
-                write!(f, " message={m:?}")?;
-            }
-        }
-        f.write_str(if state & SET != 0 { " 🏁" } else { " 🏃" })?;
-        write!(f, " at {:#x}", self as *const Self as *const () as usize)?;
-        if !metadata.is_empty() {
-            write!(f, " metadata: {metadata:?}")?;
-        }
-        f.write_str(">")
-    }
-}
-
-impl<T: Send + 'static> ErasedPending for Inner<T> {
-    fn is_done(&self) -> bool {
-        self.state.load(Ordering::Acquire) & SET != 0
-    }
-
-    fn is_cancelled(&self) -> bool {
-        self.state.load(Ordering::Acquire) & CANCELLED != 0
-    }
-
-    fn error(&self) -> Option<PendingError> {
-        match &lock(&self.core).outcome {
-            Some(Err(e)) => Some(e.clone()),
-            _ => None,
-        }
-    }
-
-    fn cancel(self: Arc<Self>, msg: Option<&str>) -> bool {
-        Pending { inner: self }.cancel(msg)
-    }
-
-    fn add_hook(self: Arc<Self>, hook: Hook) -> Option<CallbackId> {
-        let pen = Pending { inner: self };
-        if pen.inner.state.load(Ordering::Acquire) & DONE != 0 {
-            hook(&pen.erase());
-            return None;
-        }
-        Some(pen.add_done_callback(move |p| hook(&p.erase())))
-    }
-
-    fn remove_callback(&self, id: CallbackId) -> usize {
-        Inner::remove_callback(self, id)
-    }
-
-    fn metadata(&self) -> Metadata {
-        Inner::metadata(self)
-    }
-
-    fn poll_done(&self, cx: &mut Context<'_>, key: &mut WaiterKey) -> Poll<()> {
-        Inner::poll_done(self, cx, key)
-    }
-
-    fn forget_waiter(&self, key: &mut WaiterKey) {
-        Inner::forget_waiter(self, key)
-    }
-
-    fn wait_done_sync(self: Arc<Self>, timeout: Option<Duration>) -> Result<(), PendingError> {
-        Pending { inner: self }.wait_sync_done(timeout)
-    }
-
-    fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Inner::fmt_debug(self, f)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn heap_footprint_of_unit_pending() {
-        // ArcInner = two counters + Inner; issue goal: at most 80 heap bytes.
-        let bytes = 16 + std::mem::size_of::<Inner<()>>();
-        assert!(bytes <= 80, "Pending<()> takes {bytes} heap bytes");
     }
 }

@@ -6,6 +6,7 @@
 //! * [`PendingManager`]: a context-bound registry for long-lived scopes.
 
 mod core;
+mod inner;
 mod state;
 mod wait;
 
