@@ -568,3 +568,65 @@ impl<T: Send + 'static> fmt::Debug for Pending<T> {
         self.inner.fmt_debug(f)
     }
 }
+
+/// Loom models of the lock-free hand-over between the loop taking a queued call (`begin_run`)
+/// and another thread cancelling it. Run with
+/// `RUSTFLAGS="--cfg loom" cargo test --release --no-default-features --lib loom_models`.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = loom::model::Builder::new();
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(3);
+        }
+        builder.check(f);
+    }
+
+    /// Exactly one of "the loop starts the call" and "the call is cancelled before it started"
+    /// wins; a started call is never done before its runner sets the outcome (P6), and a
+    /// cancellation requested while it runs still wins (P7).
+    #[test]
+    fn begin_run_races_cancel() {
+        model(|| {
+            let pen: Pending<u32> = Pending::builder()
+                .scheduled(7)
+                .build()
+                .expect("an empty context has no tracker");
+            let runner = pen.clone();
+            let loop_thread = loom::thread::spawn(move || {
+                if runner.begin_run() {
+                    assert!(!runner.done(), "done while its work still runs");
+                    runner
+                        .set_result(1)
+                        .expect("only the runner completes a started call");
+                    true
+                } else {
+                    false
+                }
+            });
+            let cancelled = pen.cancel(Some("stop"));
+            let started = loop_thread.join().expect("loop thread");
+            assert!(pen.done());
+            match (started, pen.result()) {
+                // Cancelled before it started: done at once, with the C9 note.
+                (false, Err(e)) => {
+                    assert!(cancelled);
+                    assert_eq!(e.cancel_message(), Some("stop\nCancelled before started."));
+                }
+                // Cancelled while it ran: the runner's value gives way to the cancellation.
+                (true, Err(e)) => {
+                    assert!(cancelled);
+                    assert_eq!(e.cancel_message(), Some("stop"));
+                }
+                // Cancelled after it finished: nothing happens.
+                (true, Ok(v)) => {
+                    assert_eq!(v, 1);
+                    assert!(!cancelled);
+                }
+                (false, Ok(_)) => panic!("a call that never started produced a value"),
+            }
+        });
+    }
+}
