@@ -66,13 +66,15 @@ impl<T: Send + 'static> TaskDriver<T> {
     fn finish(&mut self, outcome: Result<T, PendingError>) {
         self.future = None;
         self.pen.inner.forget_waiter(&mut self.key);
-        // P4/P7: if cancellation was requested the outcome becomes "cancelled"; if someone
-        // else completed the pending, theirs stands.
-        let _ = self.pen.set_outcome(outcome);
+        // Uncounted before the outcome is published: whoever sees the pending done also sees
+        // the task gone from `running_tasks`.
         if let Some(lp) = self.lp.upgrade() {
             lp.task_ended(self.pen.id());
         }
         self.lp = Weak::new();
+        // P4/P7: if cancellation was requested the outcome becomes "cancelled"; if someone
+        // else completed the pending, theirs stands.
+        let _ = self.pen.set_outcome(outcome);
     }
 }
 
