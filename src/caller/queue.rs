@@ -168,13 +168,18 @@ impl Submissions {
 
     /// Resolves when there may be work (or the loop was woken for another reason).
     pub(crate) fn sleep(&self) -> Sleep<'_> {
-        Sleep { queue: self }
+        Sleep {
+            queue: self,
+            yielded: false,
+        }
     }
 }
 
 /// Future of [`Submissions::sleep`].
 pub(crate) struct Sleep<'a> {
     queue: &'a Submissions,
+    /// Gave the executor one turn before spinning.
+    yielded: bool,
 }
 
 impl Future for Sleep<'_> {
@@ -188,8 +193,15 @@ impl Future for Sleep<'_> {
             return Poll::Ready(());
         }
         if !q.sleeping.load(Ordering::SeqCst) {
-            // About to sleep: give other threads a few time slices first. Work from another
-            // thread often arrives within them, and then no wake-up (a syscall) is needed.
+            // About to sleep. First let this thread's own tasks run once: work they schedule
+            // needs no spinning (spinning here would only delay them).
+            if !self.yielded {
+                self.get_mut().yielded = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            // Then give other threads a few time slices: work from another thread often
+            // arrives within them, and then no wake-up (a syscall) is needed.
             for _ in 0..SPIN_BEFORE_SLEEP {
                 std::thread::yield_now();
                 if q.len() > 0 {
