@@ -66,7 +66,10 @@ impl Batch {
     pub(crate) fn pop_front(&mut self) -> Option<Job> {
         let chunk = self.chunks.front_mut()?;
         let job = chunk.pop_front();
-        if chunk.is_empty() {
+        // The last chunk is kept when it empties: batches travel between the loop and the
+        // queue (`take_into` swaps them), so a call at a time reuses one chunk instead of
+        // allocating and freeing one per call.
+        if chunk.is_empty() && self.chunks.len() > 1 {
             self.chunks.pop_front();
         }
         if job.is_some() {
