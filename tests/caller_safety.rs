@@ -275,3 +275,26 @@ fn stop_racing_with_submissions_loses_nothing() {
         "a value for every call that ran"
     );
 }
+
+#[test]
+fn a_panicking_destructor_of_a_cancelled_call_is_contained() {
+    // RUST.md: panics in user code must not take a caller down; SPEC P6: the pending still ends
+    let caller = new_caller("safe-panic-drop");
+    let started = async_kernel::Event::new();
+    let signal = started.clone();
+    let pen = caller
+        .call_soon(Async(move || async move {
+            let _guard = common::OnDrop(|| panic!("destructor boom"));
+            signal.set();
+            std::future::pending::<u32>().await
+        }))
+        .unwrap();
+    started.wait_sync(T).unwrap();
+    pen.cancel(Some("stop"));
+    assert_eq!(pen.wait_sync(T).unwrap_err().cancel_message(), Some("stop"));
+    // The loop survived: it still serves calls and counts no task.
+    assert_eq!(caller.call_soon(|| 5).unwrap().wait_sync(T).unwrap(), 5);
+    assert_eq!(caller.running_tasks(), 0);
+    assert!(caller.running());
+    shutdown(&caller);
+}

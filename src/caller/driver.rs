@@ -7,6 +7,7 @@
 //! its await point and completes the pending as cancelled (SPEC P6: done only once stopped).
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Weak;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use crate::any_pending::{AnyPending, WaiterKey};
 use crate::context::Context;
 use crate::error::PendingError;
-use crate::pending::Pending;
+use crate::pending::{Pending, panic_text};
 use crate::scope::{EnteredScope, ScopeNode};
 
 use super::call::OutcomeFuture;
@@ -64,7 +65,16 @@ impl<T: Send + 'static> TaskDriver<T> {
 
     /// Ends the task: drops the future (here, on the caller's thread) and sets the outcome.
     fn finish(&mut self, outcome: Result<T, PendingError>) {
-        self.future = None;
+        // The future is user code: its destructor may panic. Contain it, so the pending still
+        // ends and the loop goes on.
+        let future = self.future.take();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
+            tracing::error!(
+                pending = ?self.pen,
+                panic = %panic_text(&*payload),
+                "dropping a call's future panicked"
+            );
+        }
         self.pen.inner.forget_waiter(&mut self.key);
         // Uncounted before the outcome is published: whoever sees the pending done also sees
         // the task gone from `running_tasks`.

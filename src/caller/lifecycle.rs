@@ -214,7 +214,20 @@ impl Caller {
     fn thread_main(self, runtime: Runtime) {
         let _ = self.inner.thread.set(std::thread::current().id());
         let inner = self.inner.clone();
-        runtime.block_on(move |spawner| Box::pin(run_loop(inner, spawner)));
+        let ran = std::panic::catch_unwind(AssertUnwindSafe(move || {
+            runtime.block_on(move |spawner| Box::pin(run_loop(inner, spawner)))
+        }));
+        if let Err(payload) = ran {
+            // User code cannot get here (its panics end in its pending); a failing runtime
+            // can. The caller must still stop, cancel what is queued and report `stopped`,
+            // or its pendings and joiners would wait forever.
+            tracing::error!(
+                caller = %self.inner.name,
+                panic = %crate::pending::panic_text(&*payload),
+                "the caller's event loop panicked; stopping the caller"
+            );
+            self.stop(true);
+        }
         self.finish();
     }
 
