@@ -172,16 +172,9 @@ impl Caller {
         {
             return Ok(());
         }
-        let start_error = |source| {
-            self.stop(true);
-            CallerError::Start {
-                caller: self.inner.name.clone(),
-                source,
-            }
-        };
         // Built here so a failure is reported to whoever starts the caller.
-        let runtime =
-            Runtime::build(self.inner.backend, &self.inner.backend_options).map_err(start_error)?;
+        let runtime = Runtime::build(self.inner.backend, &self.inner.backend_options)
+            .map_err(|e| self.start_failed(e))?;
         let mut builder = std::thread::Builder::new().name(self.inner.name.clone());
         if let Some(size) = self.inner.backend_options.thread_stack_size() {
             builder = builder.stack_size(size);
@@ -193,7 +186,7 @@ impl Caller {
             Ok(h) => h,
             Err(e) => {
                 drop(registry);
-                return Err(start_error(e));
+                return Err(self.start_failed(e));
             }
         };
         let thread = handle.thread().id();
@@ -264,14 +257,8 @@ impl Caller {
         R: 'static,
     {
         self.check_enter()?;
-        let runtime =
-            Runtime::build(self.inner.backend, &self.inner.backend_options).map_err(|source| {
-                self.stop(true);
-                CallerError::Start {
-                    caller: self.inner.name.clone(),
-                    source,
-                }
-            })?;
+        let runtime = Runtime::build(self.inner.backend, &self.inner.backend_options)
+            .map_err(|source| self.start_failed(source))?;
         let body = body(self.clone());
         let this = self.clone();
         let out = runtime.block_on(move |spawner| Box::pin(this.drive(spawner, body)));
@@ -301,15 +288,19 @@ impl Caller {
             Box::pin(this.drive(spawner, body))
         })
         .await
-        .map_err(|source| {
-            self.stop(true);
-            CallerError::Start {
-                caller: self.inner.name.clone(),
-                source,
-            }
-        });
+        .map_err(|source| self.start_failed(source));
         self.finish();
         out?.unwrap_or_else(|panic| resume_unwind(panic))
+    }
+
+    /// A caller that could not start is stopped (so its queued calls end cancelled), and the
+    /// reason is reported.
+    fn start_failed(&self, source: std::io::Error) -> CallerError {
+        self.stop(true);
+        CallerError::Start {
+            caller: self.inner.name.clone(),
+            source,
+        }
     }
 
     /// C4: only a caller in its initial state, on its own thread, can be entered.

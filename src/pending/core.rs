@@ -497,7 +497,8 @@ impl<T: Send + 'static> Pending<T> {
 
     pub(crate) fn check_not_runner(&self) -> Result<(), PendingError> {
         let runner = self.inner.runner.load(Ordering::Relaxed);
-        if runner != 0 && runner_check(runner) {
+        // Only this thread can run that caller: its loop runs here, or it is bound here.
+        if crate::thread_role::is_caller_thread(runner) {
             return Err(InvalidStateError::new(
                 InvalidStateKind::WouldDeadlock,
                 format!("blocking on {self:?} from the thread of the caller that must run it would deadlock"),
@@ -554,12 +555,6 @@ pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
 
 /// Appended to the message of a scheduled call cancelled before it started (SPEC C9).
 pub(crate) const CANCELLED_BEFORE_STARTED: &str = "Cancelled before started.";
-
-/// True when the current thread is the only one that can run caller `id`: the caller's loop
-/// runs here, or the caller is bound to this thread and not running yet.
-fn runner_check(id: u32) -> bool {
-    crate::thread_role::is_caller_thread(id)
-}
 
 impl<T: Send + 'static> fmt::Debug for Pending<T> {
     /// `<Pending ⛔ message=… 🏁 at 0x… metadata: {…}>`: cancelled mark and message, done 🏁 or
