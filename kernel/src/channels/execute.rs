@@ -1,0 +1,277 @@
+//! `execute_request`: a cell is numbered and announced on the shell's loop, then runs in its
+//! mode — queued (one consumer runs queue-mode cells in order), as a task on the shell's loop,
+//! or on a worker thread — and answers its request when it ends.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use async_kernel::PendingError;
+use async_kernel::caller::{Async, Caller, CallerOptions, Modifier};
+use jupyter_protocol::{ReplyError, ReplyStatus};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::kernel::{RunningCell, State, lock};
+use crate::interpreter::{BoxFuture, CellContext, Outcome, OutputSink};
+use crate::messages;
+use crate::run_mode::RunMode;
+use crate::wire::Message;
+
+/// A cell waiting for or in execution.
+pub(crate) struct Job {
+    request: Message,
+    code: String,
+    count: usize,
+    silent: bool,
+    store_history: bool,
+    stop_on_error: bool,
+    allow_stdin: bool,
+    mode: RunMode,
+}
+
+/// Output of one cell: iopub messages with the request as parent; input over stdin.
+struct CellSink {
+    state: Arc<State>,
+    request: Message,
+    allow_stdin: bool,
+}
+
+impl OutputSink for CellSink {
+    fn publish(&self, msg_type: &str, content: Value) {
+        self.state
+            .iopub
+            .publish(Some(&self.request.header), msg_type, content);
+    }
+
+    fn input(&self, prompt: &str, password: bool) -> BoxFuture<Option<String>> {
+        if !self.allow_stdin {
+            return Box::pin(async { None });
+        }
+        Box::pin(self.state.stdin.ask(&self.request, prompt, password))
+    }
+}
+
+fn flag(content: &Value, name: &str, default: bool) -> bool {
+    content
+        .get(name)
+        .and_then(Value::as_bool)
+        .unwrap_or(default)
+}
+
+/// Handles an `execute_request` on the shell's loop: busy, `execute_input`, then hands the
+/// cell to its mode. The reply and `idle` come when the cell ends.
+pub(crate) fn submit(state: &Arc<State>, request: Message) {
+    let parent = request.header.clone();
+    state.iopub.status(Some(&parent), "busy");
+    let Some(code) = request.content.get("code").and_then(Value::as_str) else {
+        let reply = state.session.reply(
+            &request,
+            "execute_reply",
+            messages::error_reply("ValueError", "execute_request without code"),
+        );
+        state.shell_out.send(state.session.encode(&reply));
+        state.iopub.status(Some(&parent), "idle");
+        return;
+    };
+    let code = code.to_owned();
+    let silent = flag(&request.content, "silent", false);
+    let store_history = flag(&request.content, "store_history", !silent) && !silent;
+    let count = if store_history {
+        state.execution_count.fetch_add(1, Ordering::AcqRel) + 1
+    } else {
+        state.execution_count.load(Ordering::Acquire)
+    };
+    if !silent {
+        state.iopub.publish(
+            Some(&parent),
+            "execute_input",
+            json!({"code": code, "execution_count": count}),
+        );
+    }
+    if store_history {
+        lock(&state.history).push(count, &code);
+    }
+    let mode = RunMode::of_cell(&code, &request.metadata);
+    let job = Job {
+        stop_on_error: flag(&request.content, "stop_on_error", true),
+        allow_stdin: flag(&request.content, "allow_stdin", false),
+        request,
+        code,
+        count,
+        silent,
+        store_history,
+        mode,
+    };
+    match job.mode {
+        RunMode::Queue => {
+            if let Err(mpsc::error::SendError(job)) = state.queue.send(job) {
+                abort(state, &job);
+            }
+        }
+        RunMode::Task | RunMode::Thread(_) => {
+            let runner = state.clone();
+            let refused = state
+                .shell
+                .call_soon(Async(move || async move {
+                    run_cell(&runner, job).await;
+                }))
+                .is_err();
+            if refused {
+                tracing::warn!("shell caller refused a cell (stopping)");
+            }
+        }
+    }
+}
+
+/// Runs queue-mode cells one at a time, in order. After a failed cell whose request asked for
+/// `stop_on_error`, every cell queued by then is answered `aborted`.
+pub(crate) async fn consume_queue(state: Arc<State>, mut queued: mpsc::UnboundedReceiver<Job>) {
+    while let Some(job) = queued.recv().await {
+        let stop_on_error = job.stop_on_error;
+        let failed = run_cell(&state, job).await;
+        if failed && stop_on_error {
+            while let Ok(job) = queued.try_recv() {
+                abort(&state, &job);
+            }
+        }
+    }
+}
+
+fn abort(state: &Arc<State>, job: &Job) {
+    let reply = messages::execute_reply_failed(job.count, ReplyStatus::Aborted, None);
+    let reply = state.session.reply(&job.request, "execute_reply", reply);
+    state.shell_out.send(state.session.encode(&reply));
+    state.iopub.status(Some(&job.request.header), "idle");
+}
+
+/// The caller a thread-mode cell runs on: a named one (kept for later cells of that name), or
+/// a fresh one for this cell alone.
+fn worker_for(state: &Arc<State>, name: Option<&str>) -> Result<(Caller, bool), PendingError> {
+    let options = |n: &str| CallerOptions::named(n);
+    match name {
+        Some(name) => {
+            let mut named = lock(&state.named);
+            if let Some(caller) = named.get(name).filter(|c| c.running()) {
+                return Ok((caller.clone(), false));
+            }
+            let caller = Caller::new(Modifier::NewThread, options(name))
+                .map_err(|e| PendingError::failed(e.to_string()))?;
+            named.insert(name.to_owned(), caller.clone());
+            Ok((caller, false))
+        }
+        None => {
+            let caller = Caller::new(Modifier::NewThread, options("cell-worker"))
+                .map_err(|e| PendingError::failed(e.to_string()))?;
+            Ok((caller, true))
+        }
+    }
+}
+
+/// Runs one cell to its end and answers its request; true when it failed.
+async fn run_cell(state: &Arc<State>, job: Job) -> bool {
+    let sink = Arc::new(CellSink {
+        state: state.clone(),
+        request: job.request.clone(),
+        allow_stdin: job.allow_stdin,
+    });
+    let cell = CellContext::new(job.count, job.mode.clone(), sink);
+    let execute = {
+        let interpreter = state.interpreter.clone();
+        let code = job.code.clone();
+        let cell = cell.clone();
+        move || interpreter.execute(code, cell)
+    };
+    let mut temporary = None;
+    let scheduled = match &job.mode {
+        RunMode::Queue | RunMode::Task => state
+            .shell
+            .call_soon(Async(execute))
+            .map_err(|e| PendingError::failed(e.to_string())),
+        RunMode::Thread(name) => worker_for(state, name.as_deref()).and_then(|(caller, fresh)| {
+            let pending = caller
+                .call_soon(Async(execute))
+                .map_err(|e| PendingError::failed(e.to_string()));
+            if fresh {
+                temporary = Some(caller);
+            }
+            pending
+        }),
+    };
+    let id = state.next_cell.fetch_add(1, Ordering::Relaxed);
+    lock(&state.running).insert(
+        id,
+        RunningCell {
+            cell: cell.clone(),
+            pending: scheduled.as_ref().ok().cloned(),
+        },
+    );
+    let outcome = match scheduled {
+        Ok(pending) => match pending.await {
+            Ok(outcome) => outcome,
+            Err(_) if cell.is_cancelled() => Outcome::interrupted(),
+            Err(error) => Outcome::Error {
+                ename: "KernelError".into(),
+                evalue: error.to_string(),
+                traceback: vec![format!("KernelError: {error}")],
+            },
+        },
+        Err(error) => Outcome::Error {
+            ename: "KernelError".into(),
+            evalue: error.to_string(),
+            traceback: vec![format!("KernelError: {error}")],
+        },
+    };
+    lock(&state.running).remove(&id);
+    if let Some(worker) = temporary {
+        worker.stop(false);
+    }
+    let parent = &job.request.header;
+    let (reply, failed) = match outcome {
+        Outcome::Ok { result, payload } => {
+            if let Some(data) = result {
+                if job.store_history {
+                    let text = serde_json::to_value(&data).ok().and_then(|v| {
+                        v.get("text/plain")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    });
+                    if let Some(text) = text {
+                        lock(&state.history).set_output(job.count, text);
+                    }
+                }
+                if !job.silent {
+                    state.iopub.publish(
+                        Some(parent),
+                        "execute_result",
+                        messages::execute_result(job.count, data),
+                    );
+                }
+            }
+            (messages::execute_reply_ok(job.count, payload), false)
+        }
+        Outcome::Error {
+            ename,
+            evalue,
+            traceback,
+        } => {
+            state.iopub.publish(
+                Some(parent),
+                "error",
+                json!({"ename": ename, "evalue": evalue, "traceback": traceback}),
+            );
+            let error = ReplyError {
+                ename,
+                evalue,
+                traceback,
+            };
+            (
+                messages::execute_reply_failed(job.count, ReplyStatus::Error, Some(error)),
+                true,
+            )
+        }
+    };
+    let reply = state.session.reply(&job.request, "execute_reply", reply);
+    state.shell_out.send(state.session.encode(&reply));
+    state.iopub.status(Some(parent), "idle");
+    failed
+}
