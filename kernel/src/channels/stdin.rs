@@ -1,7 +1,6 @@
 //! The stdin channel: the kernel asks the front-end for input (`input_request`) and a cell
 //! waits for the matching `input_reply`.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
@@ -10,10 +9,10 @@ use super::socket::Outbox;
 use crate::messages::Session;
 use crate::wire::Message;
 
-/// Pending input requests by the `msg_id` of the `input_request`.
+/// Pending input requests by the `msg_id` of the `input_request`, oldest first.
 #[derive(Default)]
 pub(crate) struct Waiting {
-    replies: Mutex<HashMap<String, oneshot::Sender<String>>>,
+    replies: Mutex<Vec<(String, oneshot::Sender<String>)>>,
 }
 
 impl Waiting {
@@ -23,21 +22,23 @@ impl Waiting {
             tracing::warn!(msg_type = %message.header.msg_type, "unexpected message on stdin");
             return;
         }
-        let Some(parent) = message.parent_header else {
-            tracing::warn!("input_reply without a parent header");
-            return;
-        };
         let value = message
             .content
             .get("value")
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_owned();
-        let sender = self
-            .replies
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&parent.msg_id);
+        // The reply names its request as parent; front-ends that leave the parent out
+        // (`jupyter_client`'s `input()`) answer the oldest request, as the channel is used
+        // one request at a time.
+        let sender = {
+            let mut replies = self.replies.lock().unwrap_or_else(PoisonError::into_inner);
+            let at = match &message.parent_header {
+                Some(parent) => replies.iter().position(|(id, _)| *id == parent.msg_id),
+                None => (!replies.is_empty()).then_some(0),
+            };
+            at.map(|i| replies.remove(i).1)
+        };
         match sender {
             Some(sender) => {
                 let _ = sender.send(value);
@@ -80,7 +81,7 @@ impl Stdin {
             .replies
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(message.header.msg_id.clone(), sender);
+            .push((message.header.msg_id.clone(), sender));
         self.outbox.send(self.session.encode(&message));
         async move { receiver.await.ok() }
     }

@@ -1,0 +1,190 @@
+"""The kernel's behaviour seen from `jupyter_client` (issue 10): run modes, answers while a
+cell runs, interrupt, stdin, stop_on_error, comms, shutdown."""
+
+import time
+import uuid
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+KERNEL = "async-kernel-lua"
+TIMEOUT = 15
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    km, kc = start_new_kernel(kernel_name=KERNEL)
+    yield km, kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
+
+
+def drain_iopub(kc):
+    while True:
+        try:
+            kc.get_iopub_msg(timeout=0.2)
+        except Exception:
+            return
+
+
+def drain_shell(kc):
+    while True:
+        try:
+            kc.get_shell_msg(timeout=0.2)
+        except Exception:
+            return
+
+
+def reply_to(kc, msg_id, channel="shell"):
+    get = kc.get_shell_msg if channel == "shell" else kc.get_control_msg
+    while True:
+        msg = get(timeout=TIMEOUT)
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return msg
+
+
+def collect_until_idle(kc, msg_ids):
+    """Iopub messages of the given requests, in arrival order, until each went idle."""
+    pending = set(msg_ids)
+    seen = []
+    deadline = time.monotonic() + TIMEOUT
+    while pending and time.monotonic() < deadline:
+        msg = kc.get_iopub_msg(timeout=TIMEOUT)
+        parent = msg["parent_header"].get("msg_id")
+        if parent not in msg_ids:
+            continue
+        seen.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            pending.discard(parent)
+    assert not pending, "some requests never went idle"
+    return seen
+
+
+def stdout_lines(msgs):
+    text = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
+    return text.split()
+
+
+# KERNEL R3: task-mode cells interleave on the shell's loop.
+def test_task_mode_cells_interleave(kernel):
+    _, kc = kernel
+    drain_iopub(kc)
+    a = kc.execute("-- task\nfor i = 1, 3 do print('a' .. i) sleep(0.1) end")
+    b = kc.execute("-- task\nfor i = 1, 3 do print('b' .. i) sleep(0.1) end")
+    lines = stdout_lines(collect_until_idle(kc, [a, b]))
+    reply_to(kc, a)
+    reply_to(kc, b)
+    assert sorted(lines) == ["a1", "a2", "a3", "b1", "b2", "b3"]
+    assert lines.index("b1") < lines.index("a3"), lines
+
+
+# KERNEL R4: queue-mode cells run one at a time, in order.
+def test_queue_mode_cells_do_not_interleave(kernel):
+    _, kc = kernel
+    drain_iopub(kc)
+    a = kc.execute("for i = 1, 3 do print('a' .. i) sleep(0.05) end")
+    b = kc.execute("for i = 1, 3 do print('b' .. i) sleep(0.05) end")
+    lines = stdout_lines(collect_until_idle(kc, [a, b]))
+    reply_to(kc, a)
+    reply_to(kc, b)
+    assert lines == ["a1", "a2", "a3", "b1", "b2", "b3"]
+
+
+# KERNEL C1: the shell answers kernel_info while a 2 s cell runs (sleeping or busy).
+@pytest.mark.parametrize(
+    "cell",
+    ["sleep(2)", "local t = os.clock() while os.clock() - t < 2 do end"],
+    ids=["sleeping", "cpu-bound"],
+)
+def test_kernel_info_while_a_cell_runs(kernel, cell):
+    _, kc = kernel
+    drain_shell(kc)
+    run = kc.execute(cell)
+    time.sleep(0.2)  # let the cell start; the answer must not wait for its end
+    info = kc.kernel_info()
+    first = kc.get_shell_msg(timeout=TIMEOUT)
+    assert first["parent_header"]["msg_id"] == info, "kernel_info waited for the cell"
+    assert first["content"]["status"] == "ok"
+    done = reply_to(kc, run)
+    assert done["content"]["status"] == "ok"
+
+
+# KERNEL I1: an interrupt stops `while true do end`; variables survive.
+def test_interrupt_stops_an_infinite_loop(kernel):
+    km, kc = kernel
+    kc.execute_interactive("kept = 41", timeout=TIMEOUT)
+    run = kc.execute("while true do end")
+    time.sleep(0.3)
+    km.interrupt_kernel()
+    reply = reply_to(kc, run)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    after = kc.execute_interactive("kept + 1", timeout=TIMEOUT)
+    assert after["content"]["status"] == "ok"
+
+
+# KERNEL S1: input() asks on stdin and gets the front-end's answer.
+def test_input_round_trip(kernel):
+    _, kc = kernel
+    drain_iopub(kc)
+    run = kc.execute("name = input('who? ') print('hi ' .. name)", allow_stdin=True)
+    request = kc.get_stdin_msg(timeout=TIMEOUT)
+    assert request["msg_type"] == "input_request"
+    assert request["content"]["prompt"] == "who? "
+    kc.input("ada")
+    assert reply_to(kc, run)["content"]["status"] == "ok"
+    assert "hi ada" in " ".join(stdout_lines(collect_until_idle(kc, [run])))
+
+
+# KERNEL Q1: with stop_on_error, cells queued behind a failing one are aborted.
+def test_stop_on_error_aborts_queued_cells(kernel):
+    _, kc = kernel
+    failing = kc.execute("sleep(0.2) error('first fails')")
+    queued = kc.execute("never_ran = true")
+    assert reply_to(kc, failing)["content"]["status"] == "error"
+    assert reply_to(kc, queued)["content"]["status"] == "aborted"
+    check = kc.execute_interactive("never_ran == nil", timeout=TIMEOUT)
+    assert check["content"]["status"] == "ok"
+
+
+# KERNEL M1: a comm answers while a cell runs.
+def test_comm_round_trip_while_a_cell_runs(kernel):
+    _, kc = kernel
+    run = kc.execute("sleep(1)")
+    comm_id = uuid.uuid4().hex
+    kc.session.send(kc.shell_channel.socket, "comm_open",
+                    {"comm_id": comm_id, "target_name": "async_kernel.echo", "data": {}})
+    kc.session.send(kc.shell_channel.socket, "comm_msg",
+                    {"comm_id": comm_id, "data": {"ping": 1}})
+    deadline = time.monotonic() + TIMEOUT
+    echoed = None
+    while time.monotonic() < deadline:
+        msg = kc.get_iopub_msg(timeout=TIMEOUT)
+        if msg["msg_type"] == "comm_msg" and msg["content"]["comm_id"] == comm_id:
+            echoed = msg
+            break
+        assert not (msg["parent_header"].get("msg_id") == run and msg["msg_type"] == "status"
+                    and msg["content"]["execution_state"] == "idle"), "the echo waited for the cell"
+    assert echoed is not None and echoed["content"]["data"] == {"ping": 1}
+    info = kc.comm_info()
+    assert comm_id in reply_to(kc, info)["content"]["comms"]
+    reply_to(kc, run)
+
+
+# KERNEL D1: shutdown answers, and the process exits with code 0 within 1 s.
+def test_shutdown_exit_code():
+    km, kc = start_new_kernel(kernel_name=KERNEL)
+    try:
+        kc.execute("-- task\nsleep(30)")
+        process = km.provisioner.process
+        started = time.monotonic()
+        msg_id = kc.shutdown()
+        reply = kc.get_control_msg(timeout=TIMEOUT)
+        assert reply["parent_header"]["msg_id"] == msg_id
+        assert reply["content"]["status"] == "ok"
+        code = process.wait(timeout=5)
+        assert code == 0
+        assert time.monotonic() - started < 1.0
+    finally:
+        kc.stop_channels()
+        km.cleanup_resources()
