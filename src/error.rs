@@ -131,6 +131,12 @@ pub enum InvalidStateKind {
     AlreadyActive,
     /// A token was handed back to the wrong variable or tracker kind (SPEC T4).
     WrongToken,
+    /// The value of a pending was already moved out by [`Pending::take`](crate::Pending::take)
+    /// (SPEC P9).
+    AlreadyTaken,
+    /// A plain closure returned a future: the future would never run. Mark async closures with
+    /// [`Async`](crate::caller::Async) (SPEC C9).
+    UnmarkedAsyncClosure,
 }
 
 /// Misuse of a pending, a tracker or a context variable. `Display` names what went wrong.

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-pub use self::call::{Async, Fallible, FallibleAsync, IntoCall};
+pub use self::call::{Async, Fallible, FallibleAsync, IntoCall, Plain};
 pub use self::options::{
     CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
 };

@@ -11,7 +11,7 @@ mod state;
 mod wait;
 
 pub use self::core::{Pending, PendingBuilder};
-pub use self::wait::{Wait, WaitDone};
+pub use self::wait::{Wait, WaitDone, WaitTake};
 pub use crate::any_pending::{AnyPending, CallbackId, WaitDoneAny};
 pub use crate::error::{CancelledError, InvalidStateError, InvalidStateKind, PendingError};
 pub use crate::group::PendingGroup;

@@ -1,6 +1,7 @@
 //! Waiting for a pending: the async [`Wait`] future and the blocking `wait_sync`.
 
 use std::future::{Future, IntoFuture};
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -10,7 +11,7 @@ use crate::any_pending::WaiterKey;
 use crate::error::PendingError;
 use crate::sync::{Condvar, Mutex, Ordering, Timer, brief_yield, lock};
 
-use super::core::Pending;
+use super::core::{DROPPED_WAIT_MESSAGE, Pending};
 use super::state::DONE;
 
 /// How many times a blocking waiter yields its time slice before it parks. Results produced on
@@ -60,6 +61,19 @@ impl<T: Send + 'static> Pending<T> {
         self.result()
     }
 
+    /// Like [`wait_sync`](Pending::wait_sync), then moves the value out with
+    /// [`take`](Pending::take): for values that are not `Clone`.
+    ///
+    /// # Errors
+    /// As [`wait_sync`](Pending::wait_sync), and [`InvalidStateKind::AlreadyTaken`] when another
+    /// consumer took the value first.
+    ///
+    /// [`InvalidStateKind::AlreadyTaken`]: crate::InvalidStateKind::AlreadyTaken
+    pub fn wait_sync_take(&self, timeout: Option<Duration>) -> Result<T, PendingError> {
+        self.wait_sync_done(timeout)?;
+        self.take()
+    }
+
     /// Like [`wait_sync`](Pending::wait_sync) with the reference's `result=False`: only waits,
     /// never returns the pending's own error.
     ///
@@ -77,7 +91,8 @@ impl<T: Send + 'static> Pending<T> {
                 return Ok(());
             }
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large for the clock (`Duration::MAX`) means no deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let parker = Arc::new(Parker::default());
         let waker = Waker::from(parker.clone());
         let mut cx = Context::from_waker(&waker);
@@ -179,6 +194,22 @@ impl<T: Send + 'static> Wait<T> {
         self
     }
 
+    /// Waits, then moves the value out ([`Pending::take`]): how a value that is not `Clone`
+    /// leaves a pending asynchronously. Only one consumer gets the value; a later one gets
+    /// [`InvalidStateKind::AlreadyTaken`](crate::InvalidStateKind::AlreadyTaken).
+    ///
+    /// ```
+    /// use async_kernel::Pending;
+    ///
+    /// let pen: Pending<Vec<u8>> = Pending::new();
+    /// pen.set_result(vec![1, 2, 3]).unwrap();
+    /// let bytes = futures::executor::block_on(pen.wait().take()).unwrap();
+    /// assert_eq!(bytes, [1, 2, 3]);
+    /// ```
+    pub fn take(self) -> WaitTake<T> {
+        WaitTake { wait: self }
+    }
+
     /// Only waits: the output is `Ok(())` once done, whatever the outcome (the reference's
     /// `result=False`). Timeouts are still reported.
     pub fn without_result(self) -> WaitDone<T> {
@@ -217,9 +248,7 @@ impl<T: Send + 'static> Drop for Wait<T> {
         self.pending.inner.forget_waiter(&mut self.key);
         // A wait that was never polled never started waiting: dropping it cancels nothing.
         if self.polled && !self.finished && !self.protect && !self.pending.done() {
-            self.pending.cancel(Some(
-                "Cancelled because its waiter was dropped before it was done.",
-            ));
+            self.pending.cancel(Some(DROPPED_WAIT_MESSAGE));
         }
     }
 }
@@ -251,21 +280,35 @@ impl<T: Send + 'static> Future for WaitDone<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> IntoFuture for Pending<T> {
-    type Output = Result<T, PendingError>;
-    type IntoFuture = Wait<T>;
+/// The future of [`Wait::take`]; resolves to the value, moved out of the pending.
+///
+/// # Cancel safety
+/// As [`Wait`]: dropping it unfinished cancels the pending unless the wait was protected.
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitTake<T: Send + 'static> {
+    wait: Wait<T>,
+}
 
-    /// `pen.await` is `pen.wait().await`: dropping it early cancels the pending.
-    fn into_future(self) -> Wait<T> {
-        self.into_wait()
+impl<T: Send + 'static> Future for WaitTake<T> {
+    type Output = Result<T, PendingError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.wait.poll_completion(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(this.wait.pending.take()),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
+/// `(&pen).await`, or `select! { r = &pen => .. }`: a *borrowed* wait, which never cancels the
+/// pending when dropped (borrowing never cancels; see [`Pending`]'s drop rule).
 impl<T: Clone + Send + 'static> IntoFuture for &Pending<T> {
     type Output = Result<T, PendingError>;
     type IntoFuture = Wait<T>;
 
     fn into_future(self) -> Wait<T> {
-        self.wait()
+        self.wait().protect(true)
     }
 }
