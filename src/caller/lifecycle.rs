@@ -299,7 +299,7 @@ impl Caller {
         self.stop(true);
         CallerError::Start {
             caller: self.inner.name.clone(),
-            source,
+            source: source.into(),
         }
     }
 

@@ -383,9 +383,10 @@ impl Caller {
             .map_err(|_| self.not_accepting())
     }
 
-    /// A new [`PendingGroup`] (SPEC W5).
+    /// A new [`PendingGroup`] bound to this caller (SPEC W5): its
+    /// [`caller()`](PendingGroup::caller) is this caller, asked from any thread.
     pub fn create_pending_group(&self, shield: bool) -> PendingGroup {
-        PendingGroup::new().shield(shield)
+        PendingGroup::with_owner(shield, Some(Arc::new(self.clone())))
     }
 
     fn check_accepting(&self) -> Result<(), CallerError> {
@@ -404,10 +405,12 @@ impl Caller {
 }
 
 impl PendingGroup {
-    /// The caller of the current thread, if any (the reference's `PendingGroup.caller`, used to
-    /// start work that the group then tracks).
+    /// The group's caller (the reference's `PendingGroup.caller`, used to start work that the
+    /// group then tracks), the same from every thread: the caller that made it with
+    /// [`Caller::create_pending_group`], otherwise the caller of the thread that made it.
     pub fn caller(&self) -> Option<Caller> {
-        Caller::current()
+        self.owner::<Caller>()
+            .or_else(|| Caller::get_current(self.created_on()))
     }
 }
 

@@ -391,7 +391,7 @@ impl<T> Pending<T> {
                 drop(core);
                 wakers.wake();
                 if let Some(c) = canceller {
-                    c(msg);
+                    self.run_canceller(&c, msg);
                 }
                 return true;
             }
@@ -462,9 +462,30 @@ impl<T> Pending<T> {
         self.inner.state.fetch_or(HAS_CANCELLER, Ordering::AcqRel);
         drop(core);
         if state & CANCELLED != 0 {
-            canceller(None);
+            self.run_canceller(&canceller, None);
         }
         Ok(())
+    }
+
+    /// Calls the canceller with `msg`. A panicking canceller cannot stop the work any more, so
+    /// the pending ends cancelled here (SPEC P6 needs it to end somehow): the panic is logged,
+    /// never raised out of `cancel`.
+    fn run_canceller(&self, canceller: &Canceller, msg: Option<&str>) {
+        let Err(payload) = catch_unwind(AssertUnwindSafe(|| canceller(msg))) else {
+            return;
+        };
+        tracing::error!(
+            pending = ?self,
+            panic = %panic_text(&*payload),
+            "a canceller panicked; the pending ends cancelled without waiting for its work"
+        );
+        let mut core = lock(&self.inner.core);
+        if self.inner.state.load(Ordering::Acquire) & SET != 0 {
+            return;
+        }
+        let message = cancel_text(&core);
+        core.outcome = Some(Err(PendingError::cancelled(message)));
+        self.finish(core, SET | CANCELLED);
     }
 
     /// Runs `callback` once when the pending completes, on the completing thread, after the

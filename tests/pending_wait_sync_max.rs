@@ -1,0 +1,17 @@
+//! `wait_sync(Some(Duration::MAX))` saturates instead of panicking on `Instant` overflow
+//! (issue 6, point 8; BEHAVIOUR P11).
+
+use std::time::Duration;
+
+use async_kernel::Pending;
+
+// BEHAVIOUR P11: a timeout too large for the clock waits without a deadline.
+#[test]
+fn wait_sync_with_duration_max_waits() {
+    let pen: Pending<u8> = Pending::new();
+    let setter = pen.clone();
+    let t = std::thread::spawn(move || setter.set_result(9).unwrap());
+    assert_eq!(pen.wait_sync(Some(Duration::MAX)).unwrap(), 9);
+    assert!(pen.wait_sync_done(Some(Duration::MAX)).is_ok());
+    t.join().unwrap();
+}
