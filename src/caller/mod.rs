@@ -34,6 +34,7 @@ pub use self::options::{
     CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
 };
 pub use crate::backend::{Backend, BackendOptions, TokioOptions};
+#[doc(no_inline)]
 pub use crate::group::PendingGroup;
 
 use self::queue::Submissions;
