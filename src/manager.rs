@@ -227,6 +227,9 @@ impl Countdown {
 
     /// Resolves when the count reaches zero (the manager is then stopped). Dropping the future
     /// cancels nothing.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future cancels nothing; wait again with a new one.
     pub fn wait(&self) -> Wait<()> {
         self.pending.wait().protect(true)
     }

@@ -65,6 +65,20 @@ use crate::pending::Pending;
 /// # Drop
 /// Dropping handles does not stop a caller; [`stop`](Caller::stop) does. A caller's thread
 /// holds its own handle until it has stopped.
+/// # Example
+/// ```
+/// use async_kernel::caller::{Async, Caller, CallerOptions, Modifier};
+///
+/// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-caller"))?;
+/// let pen = caller.call_soon(Async(|| async {
+///     let local = std::rc::Rc::new(21); // !Send is fine: it never leaves the caller's thread
+///     *local * 2
+/// }))?;
+/// assert_eq!(pen.wait_sync(None)?, 42);
+/// caller.stop(false);
+/// caller.join()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Caller {
     pub(crate) inner: Arc<CallerInner>,
@@ -359,6 +373,19 @@ impl Caller {
     ///
     /// # Errors
     /// As [`schedule_call`](Caller::schedule_call).
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use async_kernel::caller::{Caller, CallerOptions, Modifier};
+    ///
+    /// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-later"))?;
+    /// let scheduled = Instant::now();
+    /// let pen = caller.call_later(Duration::from_millis(20), move || scheduled.elapsed())?;
+    /// assert!(pen.wait_sync(None)? >= Duration::from_millis(20));
+    /// caller.stop(false);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn call_later<W, M>(
         &self,
         delay: Duration,

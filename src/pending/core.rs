@@ -39,10 +39,30 @@ use super::inner::{Callback, Canceller, Core, Extras, Inner, Wakers, take_wakers
 /// * Waiters (async or blocking) are released only after every done-callback has run (SPEC P10).
 /// * Once cancelled, the outcome is "cancelled", whatever the work returns (SPEC P7).
 ///
-/// # Drop
-/// Dropping a handle never cancels anything: fire-and-forget keeps working. Dropping an
-/// unfinished [`wait`](Pending::wait) (or `.await` on the pending) *does* cancel it, unless the
-/// wait was made with [`protect`](super::Wait::protect) (SPEC P10).
+/// # Awaiting, and the drop rule (SPEC P10)
+/// `Pending<T>` is itself a [`Future`] (for `T: Clone`), `Unpin` and fused, so it goes straight
+/// into `join_all`, `try_join_all`, `FuturesUnordered`, `tokio::join!`, `tokio::select!`,
+/// `futures::select!` and `tokio::time::timeout`. What dropping does follows one rule:
+/// *borrowing never cancels; giving up what you own does.*
+///
+/// * A handle that was never polled cancels nothing when dropped: fire-and-forget keeps working.
+///   A clone never inherits a wait.
+/// * A handle that was polled as a future (`pen.await`, or held by a combinator) owns a wait:
+///   dropping it before it returned its output cancels the pending, with a message saying so.
+/// * Polling through `&mut pen` keeps that wait with `pen`: a `select!` loop over `&mut pen`
+///   cancels nothing; dropping `pen` unfinished after the loop does.
+/// * Awaiting `&pen` (`(&pen).await`, `select! { r = &pen => .. }`, `timeout(d, &pen)`) is a
+///   borrowed wait: dropping it cancels nothing.
+/// * An explicit [`wait`](Pending::wait) is owned: dropped unfinished it cancels, unless made
+///   with [`protect(true)`](super::Wait::protect).
+///
+/// # Cancel safety
+/// Awaiting `&pen` is cancel-safe. Awaiting `pen` itself is not: abandoning it cancels the work.
+///
+/// # Taking a value that is not `Clone`
+/// `.await`, [`result`](Pending::result) and [`wait_sync`](Pending::wait_sync) clone the value
+/// for every reader. One consumer can move it out instead: [`take`](Pending::take),
+/// [`Wait::take`](super::Wait::take), [`wait_sync_take`](Pending::wait_sync_take) (SPEC P9).
 ///
 /// # Example
 /// ```
@@ -362,6 +382,20 @@ impl<T> Pending<T> {
     }
 
     /// Cancels the pending (SPEC P5, P6).
+    ///
+    /// ```
+    /// use async_kernel::Pending;
+    ///
+    /// let pen: Pending<u32> = Pending::new();
+    /// assert!(pen.cancel(Some("not needed")));
+    /// assert!(pen.done() && pen.cancelled()); // no canceller: done at once
+    /// assert_eq!(pen.cancel_message().as_deref(), Some("not needed"));
+    /// assert!(pen.result().unwrap_err().is_cancelled());
+    /// assert!(pen.cancel(Some("again"))); // done already: reports that it ended cancelled
+    /// ```
+    ///
+    /// # Panics
+    /// Never: a panicking canceller is logged and the pending ends cancelled at once.
     ///
     /// On a done pending this does nothing and returns whether it ended cancelled. Otherwise the
     /// message is appended to earlier ones (`"a"` then `"b"` gives `"a\nb"`; `None` keeps the

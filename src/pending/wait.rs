@@ -27,9 +27,10 @@ impl<T: Send + 'static> Pending<T> {
     /// The wait ends when the pending is done *and* its done-callbacks have run.
     ///
     /// # Cancel safety
-    /// Dropping the unfinished future after it was first polled, or reaching its timeout,
-    /// cancels the pending with a message saying so, unless the wait was made with
-    /// `protect(true)`. A wait that was never polled cancels nothing.
+    /// The wait is owned: dropping the unfinished future after it was first polled, or
+    /// reaching its timeout, cancels the pending with a message saying so, unless the wait was
+    /// made with `protect(true)`. A wait that was never polled cancels nothing. For a wait that
+    /// never cancels, await `&pen` (see the drop rule on [`Pending`]).
     pub fn wait(&self) -> Wait<T> {
         self.clone().into_wait()
     }
@@ -48,7 +49,20 @@ impl<T: Send + 'static> Pending<T> {
     }
 
     /// Blocks this thread until done (SPEC P11), at most `timeout`, then returns the outcome.
-    /// A timeout does not cancel the pending.
+    /// A timeout does not cancel the pending; `Some(Duration::MAX)` is the same as `None`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use async_kernel::{Pending, PendingError};
+    ///
+    /// let pen: Pending<u32> = Pending::new();
+    /// let late = pen.wait_sync(Some(Duration::from_millis(5)));
+    /// assert!(matches!(late, Err(PendingError::TimedOut(_))));
+    /// assert!(!pen.cancelled()); // a blocking timeout gives nothing up
+    /// let setter = pen.clone();
+    /// std::thread::spawn(move || setter.set_result(7).unwrap());
+    /// assert_eq!(pen.wait_sync(None).unwrap(), 7);
+    /// ```
     ///
     /// # Errors
     /// The pending's error; [`PendingError::TimedOut`]; [`PendingError::InvalidState`] at once
@@ -183,12 +197,18 @@ pub struct Wait<T: Send + 'static> {
 impl<T: Send + 'static> Wait<T> {
     /// Gives up after `timeout` with [`PendingError::TimedOut`] (and cancels the pending unless
     /// protected).
+    ///
+    /// # Cancel safety
+    /// Reaching the timeout gives the wait up: it cancels the pending unless protected.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
     /// With `true`, neither a timeout nor dropping this future cancels the pending.
+    ///
+    /// # Cancel safety
+    /// A protected wait is cancel-safe: drop it and wait again with a new one.
     pub fn protect(mut self, protect: bool) -> Self {
         self.protect = protect;
         self
@@ -206,12 +226,19 @@ impl<T: Send + 'static> Wait<T> {
     /// let bytes = futures::executor::block_on(pen.wait().take()).unwrap();
     /// assert_eq!(bytes, [1, 2, 3]);
     /// ```
+    ///
+    /// # Cancel safety
+    /// As this wait: dropping the future unfinished cancels the pending unless protected; the
+    /// value stays in the pending until the future returns it.
     pub fn take(self) -> WaitTake<T> {
         WaitTake { wait: self }
     }
 
     /// Only waits: the output is `Ok(())` once done, whatever the outcome (the reference's
     /// `result=False`). Timeouts are still reported.
+    ///
+    /// # Cancel safety
+    /// As this wait: dropping the future unfinished cancels the pending unless protected.
     pub fn without_result(self) -> WaitDone<T> {
         WaitDone { wait: self }
     }
@@ -267,6 +294,9 @@ impl<T: Clone + Send + 'static> Future for Wait<T> {
 }
 
 /// The future of [`Wait::without_result`]; resolves once the pending is done.
+///
+/// # Cancel safety
+/// As [`Wait`]: dropping it unfinished cancels the pending unless the wait was protected.
 #[must_use = "futures do nothing unless polled"]
 pub struct WaitDone<T: Send + 'static> {
     wait: Wait<T>,
