@@ -392,7 +392,7 @@ fn a_group_waits_for_calls_scheduled_from_a_plain_thread_executor() {
         PendingGroup::new()
             .run(|_| async move {
                 // Not awaited by the body: the group itself waits for it.
-                let _ = c
+                let _pen = c
                     .call_soon(move || {
                         thread::sleep(Duration::from_millis(20));
                         f.store(true, Ordering::SeqCst);

@@ -9,6 +9,7 @@ use futures::FutureExt as _;
 fn abandoning_an_owned_await_cancels() {
     let pen: Pending<u32> = Pending::new();
     let watcher = pen.clone();
+    #[allow(clippy::redundant_async_block)] // the point: `pen.await` inside a task
     let task = async move { pen.await };
     assert!(task.now_or_never().is_none()); // polled once, then dropped
     assert!(watcher.cancelled());
