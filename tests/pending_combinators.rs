@@ -84,13 +84,20 @@ fn dropping_the_polled_job_after_the_loop_cancels_it() {
     });
 }
 
-// BEHAVIOUR P10: `tokio::join!` over pendings gives both values.
+// BEHAVIOUR P10: `tokio::join!` over pendings gives both values; dropped unfinished, it
+// cancels the pending it still waited for.
 #[test]
 fn tokio_join_gives_both_values() {
     runtime().block_on(async {
         let (a, b) = tokio::join!(done(1), done(2));
         assert_eq!((a.unwrap(), b.unwrap()), (1, 2));
     });
+    // Dropping an unfinished join gives up the pendings it owned.
+    let open: Pending<u32> = Pending::new();
+    let watcher = open.clone();
+    let joined = async move { tokio::join!(open, done(1)) };
+    assert!(joined.now_or_never().is_none());
+    assert!(watcher.cancelled());
 }
 
 // BEHAVIOUR P10: `tokio::time::timeout` around an owned pending cancels it on timeout; around

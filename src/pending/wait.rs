@@ -22,7 +22,7 @@ const SPIN_YIELDS: u32 = if cfg!(loom) { 0 } else { 16 };
 
 impl<T: Send + 'static> Pending<T> {
     /// Waits for the outcome (SPEC P10). Configure with [`Wait::timeout`], [`Wait::protect`] and
-    /// [`Wait::without_result`]; awaiting the pending itself is `pen.wait().await`.
+    /// [`Wait::without_result`]; awaiting the pending itself (`pen.await`) waits the same way.
     ///
     /// The wait ends when the pending is done *and* its done-callbacks have run.
     ///
