@@ -15,3 +15,14 @@ fn wait_sync_with_duration_max_waits() {
     assert!(pen.wait_sync_done(Some(Duration::MAX)).is_ok());
     t.join().unwrap();
 }
+
+// BEHAVIOUR P10: an async wait with a timeout too large for the clock waits without a deadline.
+#[test]
+fn async_wait_with_duration_max_waits() {
+    use futures::FutureExt as _;
+    let pen: Pending<u8> = Pending::new();
+    let mut wait = pen.wait().timeout(Duration::MAX);
+    assert!((&mut wait).now_or_never().is_none());
+    pen.set_result(3).unwrap();
+    assert_eq!(futures::executor::block_on(wait).unwrap(), 3);
+}
