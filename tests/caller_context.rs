@@ -2,7 +2,7 @@
 
 mod common;
 
-use async_kernel::caller::{Async, CallOptions, Fallible};
+use async_kernel::caller::{Async, CallOptions, Fallible, Plain};
 use async_kernel::{Context, ContextVar, Event, PendingGroup};
 
 use common::{T, block, new_caller, shutdown};
@@ -179,14 +179,16 @@ fn pendings_made_by_a_tracked_call_are_members_too() {
                 let c2 = c.clone();
                 // A call that schedules another call; the inner one waits for the gate, so it
                 // is still running when membership is checked.
+                // `Plain`: the closure returns a pending as its value (a plain closure
+                // returning a future is otherwise refused, issue 6 point 4).
                 let outer = c
-                    .call_soon(move || {
+                    .call_soon(Plain(move || {
                         c2.call_soon(Async(move || async move {
                             open.wait().await.unwrap();
                             8
                         }))
                         .unwrap()
-                    })
+                    }))
                     .unwrap();
                 let inner = outer.await.unwrap();
                 let member = pg.contains(&inner.erase());

@@ -287,7 +287,7 @@ fn a_callers_pending_can_be_awaited_on_a_tokio_multi_thread_runtime() {
         .build()
         .unwrap();
     let value = rt
-        .block_on(async move { tokio::spawn(async move { pen.await }).await })
+        .block_on(async move { tokio::spawn(pen).await })
         .unwrap()
         .unwrap();
     assert_eq!(value, 11);

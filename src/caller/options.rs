@@ -185,8 +185,9 @@ impl fmt::Display for CallerState {
     }
 }
 
-/// What went wrong creating, entering or using a caller.
-#[derive(Debug, thiserror::Error)]
+/// What went wrong creating, entering or using a caller. Cheap to clone, like
+/// [`PendingError`](crate::PendingError).
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallerError {
     /// Work was handed to a caller that no longer accepts it (SPEC C7).
@@ -233,13 +234,13 @@ pub enum CallerError {
     #[error("the main thread has no caller yet; create it from the main thread")]
     NoMainThreadCaller,
     /// The caller's thread or runtime could not be created.
-    #[error("could not start caller {caller:?}: {source}")]
+    #[error("could not start caller {caller:?}")]
     Start {
         /// The caller's name.
         caller: String,
-        /// Why.
+        /// Why (the error's `source`). In an `Arc`, so that the error can be cloned.
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
     /// The caller cannot be entered or started in its state (SPEC C4).
     #[error("caller {caller:?} cannot be {action} while it is {state}")]

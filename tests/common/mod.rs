@@ -156,6 +156,8 @@ pub fn run<F: Future>(fut: F) -> F::Output {
 pub fn cancel_message<T>(out: Result<T, PendingError>) -> String {
     match out {
         Err(PendingError::Cancelled(c)) => c.message().to_owned(),
+        // A group that a member's failure cancelled reports the failure, with the same message.
+        Err(PendingError::GroupFailed(g)) => g.message().to_owned(),
         Err(e) => panic!("expected the group to report cancellation, got {e:?}"),
         Ok(_) => panic!("expected the group to report cancellation, got Ok"),
     }
