@@ -12,8 +12,8 @@ use crate::backend::{self, Backend, LocalSpawner, Runtime};
 use crate::event::Event;
 use crate::thread_role;
 
-use super::queue::Submissions;
 use super::scheduler::run_loop;
+use super::submissions::Submissions;
 use super::{Caller, CallerError, CallerInner, CallerOptions, CallerState, Modifier, registry};
 
 /// The name of a new caller thread when none is given (SPEC C1).

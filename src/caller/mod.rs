@@ -17,9 +17,9 @@ mod call;
 mod driver;
 mod lifecycle;
 mod options;
-mod queue;
 mod registry;
 mod scheduler;
+mod submissions;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -36,8 +36,8 @@ pub use self::options::{
 pub use crate::backend::{Backend, BackendOptions, TokioOptions};
 pub use crate::group::PendingGroup;
 
-use self::queue::Submissions;
 use self::scheduler::{CallJob, DelayedJob, DirectJob};
+use self::submissions::Submissions;
 use crate::any_pending::AnyPending;
 use crate::context::Context;
 use crate::event::Event;
