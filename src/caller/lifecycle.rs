@@ -119,6 +119,7 @@ impl Caller {
                 parent: Mutex::new(Weak::new()),
                 stopped: Event::new(),
                 running_tasks: AtomicUsize::new(0),
+                function_queues: Default::default(),
             }),
         }
     }
@@ -378,6 +379,8 @@ impl Caller {
         for job in self.inner.queue.close() {
             job.cancel(&message);
         }
+        // SPEC C6: every queue_call queue closes; its unrun calls never run.
+        self.inner.function_queues.close_all(&message);
         if previous == CallerState::Initial {
             // No loop will ever run: finish here, once the children have stopped.
             self.finish_when_children_stopped();

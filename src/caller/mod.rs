@@ -15,6 +15,7 @@
 
 mod call;
 mod driver;
+mod function_queue;
 mod lifecycle;
 mod options;
 mod registry;
@@ -30,6 +31,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 pub use self::call::{Async, Fallible, FallibleAsync, IntoCall};
+pub use self::function_queue::{IntoQueueFn, QueuedFunction};
 pub use self::options::{
     CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
 };
@@ -88,6 +90,8 @@ pub(crate) struct CallerInner {
     parent: Mutex<Weak<CallerInner>>,
     stopped: Event,
     pub(crate) running_tasks: AtomicUsize,
+    /// The open per-function queues, closed on stop (SPEC C6, Q4).
+    pub(crate) function_queues: function_queue::CallerQueues,
 }
 
 impl CallerInner {
