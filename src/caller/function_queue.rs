@@ -32,7 +32,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::{Context as TaskContext, Poll};
 
@@ -297,23 +297,37 @@ pub(crate) struct FunctionQueue<A, R> {
     caller: Weak<CallerInner>,
     caller_id: u32,
     start: StartFn<A, R>,
+    /// Set (under the state lock) when the queue closes; read without it by the drain between
+    /// calls and by lookups.
+    closed: AtomicBool,
     state: Mutex<QueueState<A, R>>,
 }
 
 struct QueueState<A, R> {
-    /// Arguments of the calls not yet started, oldest first.
+    /// Arguments of the calls not yet taken by the drain, oldest first.
     calls: VecDeque<A>,
     /// The current round's pending.
     pending: Pending<R>,
-    /// The last successful result of the current round.
-    last: Option<R>,
     /// A drain job is queued or running.
     draining: bool,
     closed: bool,
-    /// The context of the first call (SPEC Q2); the drain holds it while it runs.
-    context: Option<Context>,
+    /// What a paused drain carries to the next one: the context of the first call (SPEC Q2)
+    /// and the round's last successful result.
+    carried: Option<Carried<R>>,
     /// The pending of the drain task while async calls run, to stop it on close.
     task: Option<Pending<()>>,
+}
+
+/// The drain's own state, on the caller's thread while it runs.
+struct Carried<R> {
+    context: Context,
+    last: Option<R>,
+}
+
+/// A running drain: the calls it took from the queue in one swap, and what it carries.
+struct Drain<A, R> {
+    batch: VecDeque<A>,
+    carried: Carried<R>,
 }
 
 impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
@@ -324,24 +338,27 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
             caller: Arc::downgrade(&caller.inner),
             caller_id: caller.inner.id,
             start: function.start.clone(),
+            closed: AtomicBool::new(false),
             state: Mutex::new(QueueState {
                 calls: VecDeque::new(),
                 pending: round_pending(me.clone(), function.name, caller.inner.id),
-                last: None,
                 draining: false,
                 closed: false,
-                context: Some(Context::current()),
+                carried: Some(Carried {
+                    context: Context::current(),
+                    last: None,
+                }),
                 task: None,
             }),
         })
     }
 
     fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Appends a call; returns the round's pending, and whether a drain must be scheduled.
-    /// `None` when the queue is closed.
+    /// Gives the arguments back when the queue is closed.
     fn push(&self, args: A) -> Result<(Pending<R>, bool), A> {
         let mut st = lock(&self.state);
         if st.closed {
@@ -353,51 +370,92 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
         Ok((st.pending.clone(), schedule))
     }
 
-    /// Records the outcome of the call that just ran and takes the next call's arguments.
-    /// When the queue is empty the round ends: its pending gets the last successful result and
-    /// a fresh pending takes its place.
-    fn advance(self: &Arc<Self>, outcome: Option<Result<R, PendingError>>) -> Option<A> {
-        let value = match outcome {
-            Some(Ok(v)) => Some(v),
-            Some(Err(e)) => {
-                // SPEC Q3: a failing call is logged and the queue goes on.
-                tracing::error!(queue = %self.name, error = %e, "a queued call failed; the queue goes on");
-                None
-            }
-            None => None,
-        };
-        let mut st = lock(&self.state);
-        if st.closed {
-            return None;
-        }
-        if value.is_some() {
-            st.last = value;
-        }
-        if let Some(args) = st.calls.pop_front() {
-            return Some(args);
-        }
-        st.draining = false;
-        let value = st.last.take()?;
-        let next = round_pending(Arc::downgrade(self), self.name, self.caller_id);
-        let ended = std::mem::replace(&mut st.pending, next);
-        drop(st);
-        // P4: nobody else sets it, but a racing close may have: never fail here.
-        let _ = ended.set_result(value);
-        None
-    }
-
-    fn take_context(&self) -> Context {
-        lock(&self.state).context.take().unwrap_or_default()
-    }
-
-    fn put_context(&self, context: Context) {
-        lock(&self.state).context = Some(context);
-    }
-
     /// The current round's pending, unless closed.
     fn pending(&self) -> Option<Pending<R>> {
         let st = lock(&self.state);
         (!st.closed).then(|| st.pending.clone())
+    }
+
+    /// Starts a drain: takes what the last one carried.
+    fn begin_drain(&self) -> Drain<A, R> {
+        let carried = lock(&self.state).carried.take().unwrap_or_else(|| Carried {
+            context: Context::new(),
+            last: None,
+        });
+        Drain {
+            batch: VecDeque::new(),
+            carried,
+        }
+    }
+
+    /// Records a call's outcome: a value becomes the round's last result; a failure is logged
+    /// and the queue goes on (SPEC Q3).
+    fn record(&self, drain: &mut Drain<A, R>, outcome: Result<R, PendingError>) {
+        match outcome {
+            Ok(v) => drain.carried.last = Some(v),
+            Err(e) => {
+                tracing::error!(queue = %self.name, error = %e, "a queued call failed; the queue goes on");
+            }
+        }
+    }
+
+    /// The next call's arguments: from the drain's batch, refilled from the queue in one swap.
+    /// When the queue is empty the round ends: its pending gets the last successful result, a
+    /// fresh pending takes its place, and the drain ends (`None`). A closed queue ends it too,
+    /// and the batch's unrun calls are dropped unrun (SPEC Q4).
+    fn next_call(self: &Arc<Self>, drain: &mut Drain<A, R>) -> Option<A> {
+        if self.is_closed() {
+            drop_contained(std::mem::take(&mut drain.batch), self.name);
+            return None;
+        }
+        if let Some(args) = drain.batch.pop_front() {
+            return Some(args);
+        }
+        let mut st = lock(&self.state);
+        if st.closed {
+            return None;
+        }
+        if !st.calls.is_empty() {
+            std::mem::swap(&mut st.calls, &mut drain.batch);
+            return drain.batch.pop_front();
+        }
+        st.draining = false;
+        let value = drain.carried.last.take();
+        let ended = value.map(|v| {
+            let next = round_pending(Arc::downgrade(self), self.name, self.caller_id);
+            (std::mem::replace(&mut st.pending, next), v)
+        });
+        drop(st);
+        if let Some((ended, value)) = ended {
+            // P4: nobody else sets it, but a racing close may have: never fail here.
+            let _ = ended.set_result(value);
+        }
+        None
+    }
+
+    /// Ends a drain that stops with calls left (its budget is spent): the calls go back to the
+    /// front of the queue and the carried state is kept for the next drain. False when the
+    /// queue closed meanwhile.
+    fn pause_drain(&self, drain: Drain<A, R>) -> bool {
+        let Drain { mut batch, carried } = drain;
+        let mut st = lock(&self.state);
+        if st.closed {
+            drop(st);
+            drop_contained(batch, self.name);
+            return false;
+        }
+        batch.append(&mut st.calls);
+        st.calls = batch;
+        st.carried = Some(carried);
+        true
+    }
+
+    /// Hands the carried state back when a drain ends with the round (the queue is empty).
+    fn end_drain(&self, carried: Carried<R>) {
+        let mut st = lock(&self.state);
+        if !st.closed {
+            st.carried = Some(carried);
+        }
     }
 
     /// Queues a drain job on the caller; a caller that no longer accepts work closes the queue.
@@ -421,48 +479,38 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
         let Some(pen) = self.pending() else {
             return false;
         };
-        let mut context = self.take_context();
+        let mut drain = self.begin_drain();
         // A round ends only when the queue is empty, which also ends this drain: the round's
         // pending is the current pending for every call run here (SPEC C9).
         let mut current = Some(pen.erase());
-        let mut outcome = None;
         for _ in 0..DRAIN_BUDGET {
-            let Some(args) = self.advance(outcome.take()) else {
-                self.put_context(context);
+            let Some(args) = self.next_call(&mut drain) else {
+                self.end_drain(drain.carried);
                 return false;
             };
-            match in_call(&mut current, &mut context, || (self.start)(args)) {
-                Started::Done(out) => outcome = Some(out),
+            let start = &self.start;
+            match in_call(&mut current, &mut drain.carried.context, || start(args)) {
+                Started::Done(outcome) => self.record(&mut drain, outcome),
                 Started::Future(future) => {
-                    self.spawn_task(lp, context, future);
+                    self.spawn_task(lp, drain, future);
                     return true;
                 }
             }
         }
-        // Budget spent: record the last outcome, then let the caller's other work go first.
-        match self.advance(outcome) {
-            None => {
-                self.put_context(context);
-                false
-            }
-            Some(args) => {
-                let mut st = lock(&self.state);
-                if st.closed {
-                    drop(st);
-                    drop_contained(VecDeque::from([args]), self.name);
-                    return false;
-                }
-                st.calls.push_front(args);
-                drop(st);
-                self.put_context(context);
-                self.schedule_drain();
-                false
-            }
+        // Budget spent: let the caller's other work go first, then go on.
+        if self.pause_drain(drain) {
+            self.schedule_drain();
         }
+        false
     }
 
     /// Continues the drain in a task, starting with the async call `first`.
-    fn spawn_task(self: &Arc<Self>, lp: &Rc<LoopState>, context: Context, first: OutcomeFuture<R>) {
+    fn spawn_task(
+        self: &Arc<Self>,
+        lp: &Rc<LoopState>,
+        drain: Drain<A, R>,
+        first: OutcomeFuture<R>,
+    ) {
         let task: Pending<()> = Pending::builder()
             .allow_tracking(false)
             .scheduled(self.caller_id)
@@ -475,6 +523,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
             if st.closed {
                 drop(st);
                 drop_future(first, self.name);
+                drop_contained(drain.batch, self.name);
                 return;
             }
             st.task = Some(task.clone());
@@ -491,7 +540,17 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
             }
         });
         let queue = self.clone();
-        let drain = async move {
+        let Drain { batch, carried } = drain;
+        let Carried { context, last } = carried;
+        let task_body = async move {
+            // The driver enters the context around every poll; this copy only carries `last`.
+            let mut drain = Drain {
+                batch,
+                carried: Carried {
+                    context: Context::new(),
+                    last,
+                },
+            };
             let mut started = Started::Future(first);
             let mut since_yield = 0usize;
             loop {
@@ -509,21 +568,24 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
                         future.await
                     }
                 };
-                match queue.advance(Some(outcome)) {
+                queue.record(&mut drain, outcome);
+                match queue.next_call(&mut drain) {
                     Some(args) => started = (queue.start)(args),
                     None => break,
                 }
             }
-            let mut st = lock(&queue.state);
-            st.task = None;
-            st.context = Some(Context::current());
+            lock(&queue.state).task = None;
+            // Polled inside the queue's context: hand it (with what calls set in it) on.
+            drain.carried.context = Context::current();
+            queue.end_drain(drain.carried);
             Ok(())
         };
-        lp.spawn_task(task, context, Box::pin(drain));
+        lp.spawn_task(task, context, Box::pin(task_body));
     }
 
-    /// Closes the queue (SPEC Q4): unrun calls are dropped unrun, the pending ends cancelled
-    /// with `msg` and a running async call is cancelled. False when it was closed already.
+    /// Closes the queue (SPEC Q4): calls not yet taken are dropped unrun here, those a drain has
+    /// taken are dropped by the drain before its next call; the pending ends cancelled with
+    /// `msg` and a running async call is cancelled. False when it was closed already.
     /// `by_cancel`: the pending was cancelled by its user (its canceller calls this).
     pub(crate) fn close(&self, msg: &str, by_cancel: bool) -> bool {
         let (calls, pending, task) = {
@@ -532,7 +594,8 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
                 return false;
             }
             st.closed = true;
-            st.last = None;
+            self.closed.store(true, Ordering::Release);
+            st.carried = None;
             (
                 std::mem::take(&mut st.calls),
                 st.pending.clone(),
@@ -697,37 +760,42 @@ impl Caller {
         R: Send + 'static,
     {
         self.check_accepting()?;
-        let queue = {
-            let mut queues = lock(&function.function.queues);
-            let found = queues
-                .iter()
-                .position(|(id, q)| *id == self.inner.id && !q.is_closed());
-            match found {
-                Some(i) => queues[i].1.clone(),
-                None => {
-                    queues.retain(|(id, q)| *id != self.inner.id && !q.is_closed());
-                    let queue = FunctionQueue::new(&function.function, self);
-                    let weak: Weak<FunctionQueue<A, R>> = Arc::downgrade(&queue);
-                    self.inner
-                        .function_queues
-                        .add(function.function.id, weak as Weak<dyn CloseQueue>);
-                    queues.push((self.inner.id, queue.clone()));
-                    queue
+        let mut queues = lock(&function.function.queues);
+        let found = queues
+            .iter()
+            .position(|(id, q)| *id == self.inner.id && !q.is_closed());
+        let queue = match found {
+            Some(i) => &queues[i].1,
+            None => {
+                queues.retain(|(id, q)| *id != self.inner.id && !q.is_closed());
+                let queue = FunctionQueue::new(&function.function, self);
+                let weak: Weak<FunctionQueue<A, R>> = Arc::downgrade(&queue);
+                self.inner
+                    .function_queues
+                    .add(function.function.id, weak as Weak<dyn CloseQueue>);
+                queues.push((self.inner.id, queue));
+                &queues[queues.len() - 1].1
+            }
+        };
+        match queue.push(args) {
+            Ok((pen, false)) => Ok(pen),
+            Ok((pen, true)) => {
+                let queue = queue.clone();
+                drop(queues);
+                if queue.schedule_drain() {
+                    Ok(pen)
+                } else {
+                    Err(self.not_accepting_or_closed())
                 }
             }
-        };
-        let (pen, schedule) = match queue.push(args) {
-            Ok(pushed) => pushed,
             // Closed since we looked (by another thread): the call is dropped, as on close.
             Err(args) => {
-                drop_contained(VecDeque::from([args]), queue.name);
-                return Err(self.not_accepting_or_closed());
+                let name = queue.name;
+                drop(queues);
+                drop_contained(VecDeque::from([args]), name);
+                Err(self.not_accepting_or_closed())
             }
-        };
-        if schedule && !queue.schedule_drain() {
-            return Err(self.not_accepting_or_closed());
         }
-        Ok(pen)
     }
 
     /// The pending of `function`'s queue on this caller, or `None` when it has no open queue

@@ -55,6 +55,37 @@ fn queue_close_cancels_the_pending_and_unrun_calls_never_run() {
 }
 
 #[test]
+fn calls_already_taken_by_a_running_drain_never_run_after_close() {
+    // SPEC Q4: calls not yet run when the queue closes never run
+    let caller = new_caller_on(BACKEND, "queue-close-mid-drain");
+    let ran = Arc::new(AtomicUsize::new(0));
+    let started: Pending<()> = Pending::new();
+    let gate: Pending<()> = Pending::new();
+    let (count, s, g) = (ran.clone(), started.clone(), gate.clone());
+    let work = QueuedFunction::new(move |i: u32| {
+        count.fetch_add(1, Ordering::SeqCst);
+        if i == 0 {
+            let _ = s.set_result(());
+            let _ = g.wait_sync(T);
+        }
+    });
+    // All queued while the caller is busy, so the drain takes them in one go.
+    let (_blocker, release) = block(&caller);
+    let pen = caller.queue_call(&work, 0).unwrap();
+    for i in 1..10 {
+        caller.queue_call(&work, i).unwrap();
+    }
+    drop(release);
+    started.wait_sync(T).unwrap();
+    assert!(caller.queue_close(&work));
+    gate.set_result(()).unwrap();
+    assert!(cancel_message(pen.wait_sync(T)).contains("closed"));
+    caller.call_soon(|| ()).unwrap().wait_sync(T).unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 1, "only the call already running ran");
+    shutdown(&caller);
+}
+
+#[test]
 fn a_new_call_after_close_opens_a_new_queue() {
     // SPEC Q4: close removes the queue; the next call makes another
     let caller = new_caller_on(BACKEND, "queue-reopen");
