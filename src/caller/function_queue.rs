@@ -324,6 +324,16 @@ struct Carried<R> {
     last: Option<R>,
 }
 
+/// How an inline drain stopped.
+enum Step<R> {
+    /// The queue is empty (or closed).
+    Ended,
+    /// A call is async: its future, to go on in a task.
+    Async(OutcomeFuture<R>),
+    /// [`DRAIN_BUDGET`] calls ran.
+    BudgetSpent,
+}
+
 /// A running drain: the calls it took from the queue in one swap, and what it carries.
 struct Drain<A, R> {
     batch: VecDeque<A>,
@@ -483,25 +493,38 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
         // A round ends only when the queue is empty, which also ends this drain: the round's
         // pending is the current pending for every call run here (SPEC C9).
         let mut current = Some(pen.erase());
-        for _ in 0..DRAIN_BUDGET {
-            let Some(args) = self.next_call(&mut drain) else {
-                self.end_drain(drain.carried);
-                return false;
-            };
-            let start = &self.start;
-            match in_call(&mut current, &mut drain.carried.context, || start(args)) {
-                Started::Done(outcome) => self.record(&mut drain, outcome),
-                Started::Future(future) => {
-                    self.spawn_task(lp, drain, future);
-                    return true;
+        // The context and current pending are entered once for the whole batch, not per call.
+        let mut context = std::mem::take(&mut drain.carried.context);
+        let step = in_call(&mut current, &mut context, || {
+            for _ in 0..DRAIN_BUDGET {
+                let Some(args) = self.next_call(&mut drain) else {
+                    return Step::Ended;
+                };
+                match (self.start)(args) {
+                    Started::Done(outcome) => self.record(&mut drain, outcome),
+                    Started::Future(future) => return Step::Async(future),
                 }
             }
+            Step::BudgetSpent
+        });
+        drain.carried.context = context;
+        match step {
+            Step::Ended => {
+                self.end_drain(drain.carried);
+                false
+            }
+            Step::Async(future) => {
+                self.spawn_task(lp, drain, future);
+                true
+            }
+            Step::BudgetSpent => {
+                // Let the caller's other work go first, then go on.
+                if self.pause_drain(drain) {
+                    self.schedule_drain();
+                }
+                false
+            }
         }
-        // Budget spent: let the caller's other work go first, then go on.
-        if self.pause_drain(drain) {
-            self.schedule_drain();
-        }
-        false
     }
 
     /// Continues the drain in a task, starting with the async call `first`.
