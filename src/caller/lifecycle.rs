@@ -421,6 +421,9 @@ impl Caller {
     /// A child by `name`, or a new child on a new thread that inherits this caller's backend and
     /// options (SPEC C11). Children stop with their parent, protected or not.
     ///
+    /// A new child may be given the other backend explicitly (a mixed tree); it then does not
+    /// inherit this caller's backend options, which belong to this caller's backend.
+    ///
     /// # Errors
     /// [`CallerError::BackendMismatch`] when the named child runs another backend; the errors
     /// of [`Caller::new`]; [`CallerError::NotAccepting`] when this caller is stopping.
