@@ -57,7 +57,7 @@ const FUNCTION_DROPPED: &str = "Cancelled because the queue's function was dropp
 /// The function of a queue, erased: starts one call with its arguments, on the caller's thread.
 type StartFn<A, R> = Arc<dyn Fn(A) -> Started<R> + Send + Sync>;
 
-static NEXT_FUNCTION_ID: AtomicU64 = AtomicU64::new(1);
+static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -242,7 +242,6 @@ type CallerQueue<A, R> = (u32, Arc<FunctionQueue<A, R>>);
 
 /// What every handle of a [`QueuedFunction`] shares.
 struct Function<A: Send + 'static, R: Send + 'static> {
-    id: u64,
     name: &'static str,
     start: StartFn<A, R>,
     /// This function's queue on each caller it was queued on, by caller id. A closed queue is
@@ -268,7 +267,6 @@ impl<A: Send + 'static, R: Send + 'static> QueuedFunction<A, R> {
     {
         QueuedFunction {
             function: Arc::new(Function {
-                id: NEXT_FUNCTION_ID.fetch_add(1, Ordering::Relaxed),
                 name: std::any::type_name::<F>(),
                 start: function.into_queue_fn().0,
                 queues: Mutex::new(Vec::new()),
@@ -292,7 +290,8 @@ impl<A: Send + 'static, R: Send + 'static> QueuedFunction<A, R> {
 
 /// One function's queue on one caller.
 pub(crate) struct FunctionQueue<A, R> {
-    function_id: u64,
+    /// Unique among queues: a closed queue and its successor for the same function differ.
+    id: u64,
     name: &'static str,
     caller: Weak<CallerInner>,
     caller_id: u32,
@@ -343,7 +342,7 @@ struct Drain<A, R> {
 impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
     fn new(function: &Function<A, R>, caller: &Caller) -> Arc<Self> {
         Arc::new_cyclic(|me: &Weak<Self>| FunctionQueue {
-            function_id: function.id,
+            id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             name: function.name,
             caller: Arc::downgrade(&caller.inner),
             caller_id: caller.inner.id,
@@ -637,7 +636,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
             task.cancel(Some(msg));
         }
         if let Some(caller) = self.caller.upgrade() {
-            caller.function_queues.forget(self.function_id);
+            caller.function_queues.forget(self.id);
         }
         true
     }
@@ -721,14 +720,14 @@ pub(crate) struct CallerQueues {
 }
 
 impl CallerQueues {
-    fn add(&self, function_id: u64, queue: Weak<dyn CloseQueue>) {
+    fn add(&self, queue_id: u64, queue: Weak<dyn CloseQueue>) {
         let mut queues = lock(&self.queues);
         queues.retain(|(_, q)| q.strong_count() > 0);
-        queues.push((function_id, queue));
+        queues.push((queue_id, queue));
     }
 
-    fn forget(&self, function_id: u64) {
-        lock(&self.queues).retain(|(id, q)| *id != function_id && q.strong_count() > 0);
+    fn forget(&self, queue_id: u64) {
+        lock(&self.queues).retain(|(id, q)| *id != queue_id && q.strong_count() > 0);
     }
 
     /// How many queues are open.
@@ -795,7 +794,7 @@ impl Caller {
                 let weak: Weak<FunctionQueue<A, R>> = Arc::downgrade(&queue);
                 self.inner
                     .function_queues
-                    .add(function.function.id, weak as Weak<dyn CloseQueue>);
+                    .add(queue.id, weak as Weak<dyn CloseQueue>);
                 queues.push((self.inner.id, queue));
                 &queues[queues.len() - 1].1
             }

@@ -276,6 +276,21 @@ fn stopping_the_caller_closes_its_queues() {
 }
 
 #[test]
+fn stopping_the_caller_closes_a_queue_reopened_after_close() {
+    // SPEC C6, Q4: the reopened queue is the caller's too
+    let caller = new_caller_on(BACKEND, "queue-stop-reopened");
+    let work = QueuedFunction::new(|x: u8| x);
+    caller.queue_call(&work, 1).unwrap().wait_sync(T).unwrap();
+    assert!(caller.queue_close(&work));
+    caller.queue_call(&work, 2).unwrap().wait_sync(T).unwrap();
+    let idle = caller.queue_get(&work).unwrap();
+    assert_eq!(caller.queue_count(), 1);
+    shutdown(&caller);
+    assert!(cancel_message(idle.wait_sync(T)).contains("stopped"));
+    assert_eq!(caller.queue_count(), 0);
+}
+
+#[test]
 fn queue_call_on_a_stopped_caller_is_an_error() {
     // SPEC C7 for queue_call
     let caller = new_caller_on(BACKEND, "queue-stopped");
