@@ -781,41 +781,40 @@ impl Caller {
         A: Send + 'static,
         R: Send + 'static,
     {
-        self.check_accepting()?;
-        let mut queues = lock(&function.function.queues);
-        let found = queues
-            .iter()
-            .position(|(id, q)| *id == self.inner.id && !q.is_closed());
-        let queue = match found {
-            Some(i) => &queues[i].1,
-            None => {
-                queues.retain(|(id, q)| *id != self.inner.id && !q.is_closed());
-                let queue = FunctionQueue::new(&function.function, self);
-                let weak: Weak<FunctionQueue<A, R>> = Arc::downgrade(&queue);
-                self.inner
-                    .function_queues
-                    .add(queue.id, weak as Weak<dyn CloseQueue>);
-                queues.push((self.inner.id, queue));
-                &queues[queues.len() - 1].1
-            }
-        };
-        match queue.push(args) {
-            Ok((pen, false)) => Ok(pen),
-            Ok((pen, true)) => {
-                let queue = queue.clone();
-                drop(queues);
-                if queue.schedule_drain() {
-                    Ok(pen)
-                } else {
-                    Err(self.not_accepting_or_closed())
+        let mut args = args;
+        loop {
+            self.check_accepting()?;
+            let mut queues = lock(&function.function.queues);
+            let found = queues
+                .iter()
+                .position(|(id, q)| *id == self.inner.id && !q.is_closed());
+            let queue = match found {
+                Some(i) => &queues[i].1,
+                None => {
+                    queues.retain(|(id, q)| *id != self.inner.id && !q.is_closed());
+                    let queue = FunctionQueue::new(&function.function, self);
+                    let weak: Weak<FunctionQueue<A, R>> = Arc::downgrade(&queue);
+                    self.inner
+                        .function_queues
+                        .add(queue.id, weak as Weak<dyn CloseQueue>);
+                    queues.push((self.inner.id, queue));
+                    &queues[queues.len() - 1].1
                 }
-            }
-            // Closed since we looked (by another thread): the call is dropped, as on close.
-            Err(args) => {
-                let name = queue.name;
-                drop(queues);
-                drop_contained(VecDeque::from([args]), name);
-                Err(self.not_accepting_or_closed())
+            };
+            match queue.push(args) {
+                Ok((pen, false)) => return Ok(pen),
+                Ok((pen, true)) => {
+                    let queue = queue.clone();
+                    drop(queues);
+                    return if queue.schedule_drain() {
+                        Ok(pen)
+                    } else {
+                        Err(self.not_accepting())
+                    };
+                }
+                // Closed by another thread since we looked: a new queue takes the call (as
+                // after `queue_close`), unless the caller is stopping.
+                Err(back) => args = back,
             }
         }
     }
@@ -847,12 +846,5 @@ impl Caller {
     /// How many function queues are open on this caller.
     pub fn queue_count(&self) -> usize {
         self.inner.function_queues.len()
-    }
-
-    fn not_accepting_or_closed(&self) -> CallerError {
-        CallerError::NotAccepting {
-            caller: self.inner.name.clone(),
-            state: self.state(),
-        }
     }
 }

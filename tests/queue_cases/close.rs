@@ -323,3 +323,46 @@ fn stopping_the_caller_stops_a_running_async_queue_call() {
     assert!(pen.cancelled());
     assert_eq!(caller.running_tasks(), 0);
 }
+
+#[test]
+fn closing_while_four_threads_queue_calls_leaves_no_pending_and_no_argument_behind() {
+    // SPEC Q4, Q6: whatever the interleaving, every pending ends and every argument is dropped
+    let caller = new_caller_on(BACKEND, "queue-close-race");
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let work = QueuedFunction::new(|_arg: OnDrop<Box<dyn FnMut() + Send>>| ());
+    let barrier = Arc::new(std::sync::Barrier::new(5));
+    let producers: Vec<_> = (0..4)
+        .map(|_| {
+            let (caller, work, barrier, dropped) =
+                (caller.clone(), work.clone(), barrier.clone(), dropped.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..500)
+                    .map(|_| {
+                        let d = dropped.clone();
+                        let arg: OnDrop<Box<dyn FnMut() + Send>> = OnDrop(Box::new(move || {
+                            d.fetch_add(1, Ordering::SeqCst);
+                        }));
+                        caller.queue_call(&work, arg).unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    barrier.wait();
+    for _ in 0..50 {
+        caller.queue_close(&work);
+        std::thread::yield_now();
+    }
+    let pendings: Vec<_> = producers
+        .into_iter()
+        .flat_map(|p| p.join().unwrap())
+        .collect();
+    // A last call after every producer: its round ends once all queued calls have run.
+    caller.queue_call(&work, OnDrop(Box::new(|| ()))).unwrap().wait_sync(T).unwrap();
+    for pen in &pendings {
+        pen.wait_sync_done(T).unwrap();
+    }
+    assert_eq!(dropped.load(Ordering::SeqCst), 2000);
+    shutdown(&caller);
+}
