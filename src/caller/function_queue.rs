@@ -201,6 +201,15 @@ where
 /// the function**: calls not yet run never run, and the queues' pendings end cancelled (SPEC
 /// Q4; the reference closes a queue when its function is garbage collected).
 ///
+/// A queued function is `Fn(A) -> R`, called once per `queue_call` with that call's
+/// arguments (a tuple for several, `()` for none). Mark an async function with [`Async`]: an
+/// unmarked closure returning a future would make the future itself the result.
+///
+/// # Drop
+/// The last handle dropped closes the function's queues on every caller. A function that
+/// holds a handle to itself (or whose arguments carry one) keeps its queues open until
+/// [`Caller::queue_close`] or the caller stops.
+///
 /// ```
 /// use async_kernel::caller::{Caller, CallerOptions, Modifier, QueuedFunction};
 ///
