@@ -28,7 +28,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
@@ -38,6 +38,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use futures_util::FutureExt as _;
 
+use crate::any_pending::AnyPending;
 use crate::context::Context;
 use crate::error::{BoxError, PendingError};
 use crate::pending::{Pending, panic_text};
@@ -522,7 +523,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
                 false
             }
             Step::Async(future) => {
-                self.spawn_task(lp, drain, future);
+                self.spawn_task(lp, drain, current, future);
                 true
             }
             Step::BudgetSpent => {
@@ -540,6 +541,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
         self: &Arc<Self>,
         lp: &Rc<LoopState>,
         drain: Drain<A, R>,
+        current: Option<AnyPending>,
         first: OutcomeFuture<R>,
     ) {
         let task: Pending<()> = Pending::builder()
@@ -559,8 +561,8 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
             }
             st.task = Some(task.clone());
         }
-        // Cancelling the task (its pending is `current_pending()` inside async calls, and the
-        // caller's stop cancels it) closes the queue: only cancelling the queue stops it (Q3).
+        // Cancelling the task (the caller's stop does) closes the queue: only cancelling the
+        // queue stops it (Q3).
         let weak = Arc::downgrade(self);
         task.add_done_callback(move |t| {
             if t.cancelled() {
@@ -571,17 +573,9 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
             }
         });
         let queue = self.clone();
-        let Drain { batch, carried } = drain;
-        let Carried { context, last } = carried;
         let task_body = async move {
-            // The driver enters the context around every poll; this copy only carries `last`.
-            let mut drain = Drain {
-                batch,
-                carried: Carried {
-                    context: Context::new(),
-                    last,
-                },
-            };
+            let mut drain = drain;
+            let mut current = current;
             let mut started = Started::Future(first);
             let mut since_yield = 0usize;
             loop {
@@ -594,24 +588,30 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
                         }
                         out
                     }
-                    Started::Future(future) => {
+                    Started::Future(mut future) => {
                         since_yield = 0;
-                        future.await
+                        // Each poll runs in the queue's context with the round's pending as the
+                        // current pending, as the inline calls do (SPEC Q2, C9).
+                        let (cur, ctx) = (&mut current, &mut drain.carried.context);
+                        poll_fn(|cx| in_call(&mut *cur, &mut *ctx, || future.as_mut().poll(cx)))
+                            .await
                     }
                 };
                 queue.record(&mut drain, outcome);
                 match queue.next_call(&mut drain) {
-                    Some(args) => started = (queue.start)(args),
+                    Some(args) => {
+                        let start = &queue.start;
+                        started = in_call(&mut current, &mut drain.carried.context, || start(args));
+                    }
                     None => break,
                 }
             }
             lock(&queue.state).task = None;
-            // Polled inside the queue's context: hand it (with what calls set in it) on.
-            drain.carried.context = Context::current();
             queue.end_drain(drain.carried);
             Ok(())
         };
-        lp.spawn_task(task, context, Box::pin(task_body));
+        // The task's own context is empty: the queue's is entered around each call above.
+        lp.spawn_task(task, Context::new(), Box::pin(task_body));
     }
 
     /// Closes the queue (SPEC Q4): calls not yet taken are dropped unrun here, those a drain has

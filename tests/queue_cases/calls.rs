@@ -217,6 +217,49 @@ fn a_round_without_a_success_keeps_waiting_for_one() {
 }
 
 #[test]
+fn inside_plain_and_async_queued_calls_the_current_pending_is_the_queues() {
+    // SPEC C9 inside queues: `current_pending()` is the queue's pending (the reference runs the
+    // queue in a task whose pending it hands out)
+    let caller = new_caller_on(BACKEND, "queue-current-pending");
+    let plain = QueuedFunction::new(|()| Caller::current_pending().map(|p| p.id()));
+    let asynchronous = QueuedFunction::new(Async(|()| async {
+        let before = Caller::current_pending().map(|p| p.id());
+        futures::future::ready(()).await;
+        (before, Caller::current_pending().map(|p| p.id()))
+    }));
+    let (_blocker, release) = block(&caller);
+    let p = caller.queue_call(&plain, ()).unwrap();
+    let a = caller.queue_call(&asynchronous, ()).unwrap();
+    let a2 = caller.queue_call(&asynchronous, ()).unwrap();
+    drop(release);
+    assert_eq!(p.wait_sync(T).unwrap(), Some(p.id()));
+    let (before, after) = a2.wait_sync(T).unwrap();
+    assert_eq!(before, Some(a.id()));
+    assert_eq!(after, Some(a.id()));
+    shutdown(&caller);
+}
+
+#[test]
+fn an_async_queue_keeps_values_set_in_its_context_from_call_to_call() {
+    // SPEC Q2: every call runs in the one context of the queue
+    static COUNT: std::sync::LazyLock<ContextVar<u32>> =
+        std::sync::LazyLock::new(|| ContextVar::new("queue-count"));
+    let caller = new_caller_on(BACKEND, "queue-context-async");
+    let bump = QueuedFunction::new(Async(|()| async {
+        let n = COUNT.get().unwrap_or(0) + 1;
+        futures::future::ready(()).await;
+        let _ = COUNT.set(n);
+        n
+    }));
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(caller.queue_call(&bump, ()).unwrap());
+    }
+    assert_eq!(last.unwrap().wait_sync(T).unwrap(), 3);
+    shutdown(&caller);
+}
+
+#[test]
 fn calls_run_in_the_context_of_the_first_call() {
     // SPEC Q2
     static VAR: std::sync::LazyLock<ContextVar<&'static str>> =
