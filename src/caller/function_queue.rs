@@ -16,15 +16,16 @@
 //! Each round has its own [`Pending`]; every call of the round returns it, and when the round
 //! ends it gets the round's last successful result and a fresh pending becomes the queue's
 //! pending. A waiter therefore sees exactly what the reset would have woken it with, while a
-//! pending still completes once and stays done (SPEC P1), which is what made the reset
-//! unpredictable. A round in which no call succeeded leaves its pending waiting for the next
+//! pending still completes once and stays done (SPEC P1) — the reset broke that, which is what
+//! made it unpredictable. A round in which no call succeeded leaves its pending waiting for the next
 //! round that has a value (the reference only ever sets a successful result).
 //!
 //! # Running
 //! A drain job on the caller's loop runs the calls: plain functions inline (a batch of up to
 //! [`DRAIN_BUDGET`] calls, then the job goes to the back of the caller's submission queue so
 //! other work is not starved), async ones in one task that awaits each call before the next.
-//! The queue holds a call's arguments only until it starts (SPEC Q6).
+//! Either way every call runs in the queue's one context with the round's pending as the current
+//! pending. The queue holds a call's arguments only until it starts (SPEC Q6).
 
 use std::collections::VecDeque;
 use std::fmt;
