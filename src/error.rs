@@ -339,6 +339,18 @@ pub(crate) fn accumulate_message(slot: &mut Option<String>, msg: Option<&str>) {
     }
 }
 
+/// `error` and its sources, joined by ": ".
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(e) = next {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        next = e.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use crate::any_pending::AnyPending;
 use crate::context::Context;
 use crate::error::{
     CancelledError, GroupError, InvalidStateError, InvalidStateKind, PendingError,
-    accumulate_message,
+    accumulate_message, error_chain,
 };
 use crate::scope::{ScopeNode, Scoped, ShieldGuard};
 use crate::sync::{Mutex, lock};
@@ -140,18 +140,6 @@ fn member_message(pen: &AnyPending, failure: &Result<PendingError, CancelledErro
         Err(c) if c.message().is_empty() => format!("{who} was cancelled"),
         Err(c) => format!("{who} was cancelled: {}", c.message()),
     }
-}
-
-/// `error` and its sources, joined by ": ".
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut next = error.source();
-    while let Some(e) = next {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        next = e.source();
-    }
-    text
 }
 
 impl Default for PendingGroup {

@@ -104,6 +104,8 @@ mod thread_role;
 mod tracker;
 
 #[doc(no_inline)]
+pub use crate::caller::QueuedFunction;
+#[doc(no_inline)]
 pub use crate::caller::{Backend, Caller, CallerError, CallerOptions, CallerState, Modifier};
 #[doc(no_inline)]
 pub use crate::context::{Context, ContextVar};

@@ -12,8 +12,8 @@ use crate::backend::{self, Backend, LocalSpawner, Runtime};
 use crate::event::Event;
 use crate::thread_role;
 
-use super::queue::Submissions;
 use super::scheduler::run_loop;
+use super::submissions::Submissions;
 use super::{Caller, CallerError, CallerInner, CallerOptions, CallerState, Modifier, registry};
 
 /// The name of a new caller thread when none is given (SPEC C1).
@@ -134,6 +134,7 @@ impl Caller {
                 parent: Mutex::new(Weak::new()),
                 stopped: Event::new(),
                 running_tasks: AtomicUsize::new(0),
+                function_queues: Default::default(),
             }),
         }
     }
@@ -411,6 +412,8 @@ impl Caller {
         for job in self.inner.queue.close() {
             job.cancel(&message);
         }
+        // SPEC C6: every queue_call queue closes; its unrun calls never run.
+        self.inner.function_queues.close_all(&message);
         if previous == CallerState::Initial {
             // No loop will ever run: finish here, once the children have stopped.
             self.finish_when_children_stopped();
@@ -462,6 +465,9 @@ impl Caller {
 
     /// A child by `name`, or a new child on a new thread that inherits this caller's backend and
     /// options (SPEC C11). Children stop with their parent, protected or not.
+    ///
+    /// A new child may be given the other backend explicitly (a mixed tree); it then does not
+    /// inherit this caller's backend options, which belong to this caller's backend.
     ///
     /// # Errors
     /// [`CallerError::BackendMismatch`] when the named child runs another backend; the errors

@@ -15,11 +15,12 @@
 
 mod call;
 mod driver;
+mod function_queue;
 mod lifecycle;
 mod options;
-mod queue;
 mod registry;
 mod scheduler;
+mod submissions;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -30,6 +31,7 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 pub use self::call::{Async, Fallible, FallibleAsync, IntoCall, Plain};
+pub use self::function_queue::{IntoQueueFn, QueuedFunction};
 pub use self::options::{
     CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
 };
@@ -37,8 +39,8 @@ pub use crate::backend::{Backend, BackendOptions, TokioOptions};
 #[doc(no_inline)]
 pub use crate::group::PendingGroup;
 
-use self::queue::Submissions;
 use self::scheduler::{CallJob, DelayedJob, DirectJob};
+use self::submissions::Submissions;
 use crate::any_pending::AnyPending;
 use crate::context::Context;
 use crate::event::Event;
@@ -103,6 +105,8 @@ pub(crate) struct CallerInner {
     parent: Mutex<Weak<CallerInner>>,
     stopped: Event,
     pub(crate) running_tasks: AtomicUsize,
+    /// The open per-function queues, closed on stop (SPEC C6, Q4).
+    pub(crate) function_queues: function_queue::CallerQueues,
 }
 
 impl CallerInner {

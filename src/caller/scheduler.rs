@@ -22,7 +22,7 @@ use crate::thread_role;
 
 use super::call::{IntoCall, OutcomeFuture, Started};
 use super::driver::TaskDriver;
-use super::queue::Batch;
+use super::submissions::Batch;
 use super::{CallerInner, CallerState};
 
 /// A unit of work in the submission queue.
