@@ -133,3 +133,14 @@ pub fn shutdown(caller: &Caller) {
     caller.stop(true);
     caller.join().unwrap();
 }
+
+/// Runs `f` on another thread and waits for it at most [`GUARD`]; panics (leaving the thread
+/// behind) when it hangs.
+pub fn within_guard<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(GUARD)
+        .unwrap_or_else(|_| panic!("{what} did not finish within {GUARD:?}"))
+}
