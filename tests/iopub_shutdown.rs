@@ -111,7 +111,7 @@ fn shutdown_with_unsent_data_finishes_within_the_linger() {
 }
 
 #[test]
-fn stop_with_linger_lets_a_slow_subscriber_receive_everything() {
+fn stopping_forwards_what_callers_sent_and_flushes_it() {
     // IOPUB-FORWARDER: stop_with_linger forwards what callers sent and gives the TCP
     // subscribers that long to receive it.
     let context = ZmqContext::new();

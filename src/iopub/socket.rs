@@ -25,6 +25,9 @@ const SUBSCRIPTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// are checked, in milliseconds.
 const WAIT_SLICE_MS: i64 = 10;
 
+/// How many uses of a ready socket pass between two reads of the subscriptions it received.
+const READ_SUBSCRIPTIONS_EVERY: u32 = 1024;
+
 thread_local! {
     /// The iopub socket of this thread's caller.
     static SOCKET: RefCell<Option<ThreadSocket>> = const { RefCell::new(None) };
@@ -56,6 +59,10 @@ pub fn sockets() -> HashMap<ThreadId, String> {
 /// lost: before its first message to a forwarder the socket waits for that forwarder's
 /// subscription (it has normally arrived while the caller started). While no forwarder is
 /// bound, messages are discarded, as a PUB socket without subscribers discards them.
+///
+/// Publishing does not block on subscribers (no high-water mark: a burst waits in memory).
+/// Only the first message to a newly bound forwarder may wait for its subscription, normally
+/// for microseconds, at most 5 s should the forwarder's thread be stuck.
 ///
 /// ```
 /// use async_kernel::iopub::{self, IopubError};
@@ -107,6 +114,12 @@ fn with_ready_socket<R>(f: impl FnOnce(&zmq::Socket) -> R) -> Result<R, IopubErr
             let mut slot = slot.borrow_mut();
             let socket = slot.as_mut().ok_or(IopubError::NoSocket)?;
             socket.make_ready(&|| false);
+            // The TCP clients' subscriptions reach this socket too (the forwarder passes them
+            // upstream); read them now and then so they do not pile up in it.
+            socket.uses = socket.uses.wrapping_add(1);
+            if socket.uses % READ_SUBSCRIPTIONS_EVERY == 0 {
+                socket.read_subscriptions();
+            }
             Ok(f(&socket.socket))
         })
         .unwrap_or(Err(IopubError::NoSocket))
@@ -169,6 +182,8 @@ struct ThreadSocket {
     generation: u64,
     /// Whether the subscription of that forwarder has arrived.
     subscribed: bool,
+    /// Counts publications, to read the subscriptions now and then.
+    uses: u32,
     thread: ThreadId,
 }
 
@@ -206,6 +221,7 @@ impl ThreadSocket {
                 state.generation + 1
             },
             subscribed: false,
+            uses: 0,
             thread: std::thread::current().id(),
         })
     }
