@@ -127,3 +127,41 @@ fn stopping_forwards_what_callers_sent_and_flushes_it() {
     within_guard("terminating the context", move || drop(context));
     client.expect_in_order(1, 5_000);
 }
+
+#[test]
+fn a_forwarder_stops_while_callers_keep_publishing() {
+    // IOPUB-FORWARDER: a stop ends although callers go on publishing.
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let context = ZmqContext::new();
+    let forwarder = IopubForwarder::bind(&context, "tcp://127.0.0.1:0").unwrap();
+    let client = Client::subscribe(&forwarder);
+    let caller = caller_with("iopub-busy", &context);
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let done = Arc::new(AtomicBool::new(false));
+    let keep_going = done.clone();
+    let publishing = caller
+        .call_soon(move || {
+            let mut sent = 0u64;
+            while !keep_going.load(Ordering::Relaxed) {
+                iopub::publish([&b"iopub"[..], b"0", sent.to_string().as_bytes()])?;
+                if sent == 0 {
+                    let _ = started_tx.send(());
+                }
+                sent += 1;
+            }
+            Ok(())
+        })
+        .unwrap();
+    started_rx.recv_timeout(GUARD).unwrap();
+    client.recv();
+    let forwarder = within_guard("stopping a busy forwarder", move || {
+        forwarder.stop();
+        forwarder
+    });
+    done.store(true, Ordering::Relaxed);
+    sent(&publishing);
+    shutdown(&caller);
+    drop((forwarder, caller));
+    within_guard("terminating the context", move || drop(context));
+}

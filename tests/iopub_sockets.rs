@@ -31,7 +31,7 @@ fn a_running_caller_with_a_context_has_a_socket_until_it_stops() {
 }
 
 #[test]
-fn the_socket_is_the_callers_own_thread_s() {
+fn the_socket_belongs_to_the_callers_thread() {
     // SPEC C15: code on the caller's thread publishes; another thread has no socket.
     let context = ZmqContext::new();
     let caller = caller_with("iopub-own-thread", &context);

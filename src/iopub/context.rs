@@ -10,7 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///
 /// Besides the libzmq context it records whether a forwarder is bound in it, so that a caller
 /// socket knows whether to wait for the forwarder's subscription before it publishes (no
-/// message is lost once a forwarder is bound, see [`publish`](super::publish)).
+/// message is lost once a forwarder is bound, see [`publish`](super::publish)). Bind
+/// [`IOPUB_URL`](super::IOPUB_URL) only through the forwarder: callers do not wait for a
+/// socket bound there by other code.
 ///
 /// The libzmq context is terminated when the last clone, and the last socket made from it, is
 /// dropped. Every socket this crate opens lingers at most [`LINGER`](super::LINGER), so the

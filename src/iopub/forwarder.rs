@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::event::Event;
 
@@ -14,6 +14,9 @@ use super::{IOPUB_URL, IopubError, LINGER_MS};
 /// How many messages the forwarder moves per wake-up before it looks at the other sockets
 /// (a stop request, new subscribers) again.
 const BATCH: usize = 1024;
+
+/// How long a stopping forwarder goes on forwarding what callers have sent.
+const FINAL_FORWARD: Duration = Duration::from_secs(2);
 
 /// Numbers the control endpoints of forwarders (inproc names are per context).
 static NEXT_ID: AtomicU32 = AtomicU32::new(0);
@@ -30,8 +33,9 @@ static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 ///   A subscriber that cannot keep up therefore costs memory, not messages.
 /// * One forwarder per context at a time (the endpoint is bound once). Callers started before
 ///   it reach it too.
-/// * [`stop`](IopubForwarder::stop) (or dropping it) forwards what callers have already sent,
-///   closes the sockets (linger [`LINGER`](super::LINGER)) and joins the thread.
+/// * [`stop`](IopubForwarder::stop) (or dropping it) forwards what callers have already sent
+///   (for at most 2 s, should they go on publishing), closes the sockets (linger
+///   [`LINGER`](super::LINGER)) and joins the thread.
 ///
 /// ```
 /// use async_kernel::iopub::{IopubForwarder, ZmqContext};
@@ -245,8 +249,23 @@ impl Sockets {
         // Callers see the forwarder gone before its endpoint is: they stop waiting for it.
         self.context.forwarder_gone();
         // Whatever callers sent before the stop has reached the upstream pipes: pass it on.
-        if let Err(error) = self.forward_upstream(usize::MAX) {
-            tracing::warn!(%error, "iopub forwarder: could not forward on stop");
+        // Bounded in time: callers that go on publishing must not keep the stop from ending.
+        let deadline = Instant::now() + FINAL_FORWARD;
+        loop {
+            match self.forward_upstream(BATCH) {
+                Ok(true) if Instant::now() < deadline => {}
+                Ok(true) => {
+                    tracing::warn!(
+                        "iopub forwarder: callers still publishing {FINAL_FORWARD:?} after the stop; the rest is discarded"
+                    );
+                    break;
+                }
+                Ok(false) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "iopub forwarder: could not forward on stop");
+                    break;
+                }
+            }
         }
         // Free the endpoint now: closing the socket alone frees it only once every caller
         // socket has acknowledged the end of its pipe, which a caller that publishes no more
@@ -304,12 +323,13 @@ impl Sockets {
         }
     }
 
-    /// Moves up to `limit` whole messages from the callers to the TCP subscribers.
-    fn forward_upstream(&self, limit: usize) -> Result<(), zmq::Error> {
+    /// Moves up to `limit` whole messages from the callers to the TCP subscribers; true when
+    /// it stopped at the limit (more may be waiting).
+    fn forward_upstream(&self, limit: usize) -> Result<bool, zmq::Error> {
         for _ in 0..limit {
             let mut message = match self.upstream.recv_msg(zmq::DONTWAIT) {
                 Ok(message) => message,
-                Err(zmq::Error::EAGAIN) => return Ok(()),
+                Err(zmq::Error::EAGAIN) => return Ok(false),
                 Err(error) => return Err(error),
             };
             // The rest of a multipart message is there once its first part is.
@@ -320,7 +340,7 @@ impl Sockets {
             }
             self.downstream.send(message, 0)?;
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Passes the TCP clients' subscriptions upstream and notes that a client subscribed.
