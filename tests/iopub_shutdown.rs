@@ -165,3 +165,22 @@ fn a_forwarder_stops_while_callers_keep_publishing() {
     drop((forwarder, caller));
     within_guard("terminating the context", move || drop(context));
 }
+
+#[test]
+fn a_forwarder_that_cannot_bind_its_port_leaves_the_iopub_endpoint_free() {
+    // IOPUB-FORWARDER: a failed bind takes nothing; callers reach the next forwarder.
+    let busy_context = ZmqContext::new();
+    let busy = IopubForwarder::bind(&busy_context, "tcp://127.0.0.1:0").unwrap();
+    let context = ZmqContext::new();
+    let caller = caller_with("iopub-retry", &context);
+    publish_sequence(&caller, 0, 10); // discarded: no forwarder yet
+    let taken = format!("tcp://127.0.0.1:{}", busy.port());
+    assert!(IopubForwarder::bind(&context, &taken).is_err());
+    let forwarder = IopubForwarder::bind(&context, "tcp://127.0.0.1:0").unwrap();
+    let client = Client::subscribe(&forwarder);
+    publish_sequence(&caller, 0, 100);
+    client.expect_in_order(1, 100);
+    shutdown(&caller);
+    forwarder.stop();
+    busy.stop();
+}

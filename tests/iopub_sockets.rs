@@ -122,3 +122,18 @@ fn a_manual_caller_has_a_socket_while_it_runs() {
         Err(IopubError::NoSocket)
     ));
 }
+
+#[test]
+fn publishing_inside_with_socket_is_an_error() {
+    // IOPUB-SOCKET: the thread's socket is used by one piece of code at a time; nesting is
+    // reported, not a panic.
+    let context = ZmqContext::new();
+    let caller = caller_with("iopub-nested", &context);
+    let nested = caller
+        .call_soon(|| iopub::with_socket(|_| iopub::publish([b"iopub"])))
+        .unwrap()
+        .wait_sync(Some(GUARD))
+        .unwrap();
+    assert!(matches!(nested, Ok(Err(IopubError::InUse))));
+    shutdown(&caller);
+}

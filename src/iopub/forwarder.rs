@@ -74,19 +74,7 @@ impl IopubForwarder {
     /// [`IopubError::NoPort`] when the bound endpoint has no port; [`IopubError::Thread`].
     pub fn bind(context: &ZmqContext, address: &str) -> Result<IopubForwarder, IopubError> {
         let zmq_context = context.zmq();
-        let upstream = socket(zmq_context, zmq::XSUB)?;
-        upstream
-            .set_rcvhwm(0)
-            .map_err(IopubError::zmq("set the forwarder's high-water mark"))?;
-        upstream
-            .bind(IOPUB_URL)
-            .map_err(IopubError::zmq("bind the iopub endpoint"))?;
-        // Subscribe upstream to everything: every caller socket, connected now or later,
-        // receives this subscription and delivers all its messages.
-        upstream
-            .send(&[1u8][..], 0)
-            .map_err(IopubError::zmq("subscribe the forwarder upstream"))?;
-
+        // The TCP side first: a busy port must fail before the iopub endpoint is taken.
         let downstream = socket(zmq_context, zmq::XPUB)?;
         downstream
             .set_sndhwm(0)
@@ -118,7 +106,15 @@ impl IopubForwarder {
             .connect(&control_url)
             .map_err(IopubError::zmq("connect the forwarder's control socket"))?;
 
+        let upstream = socket(zmq_context, zmq::XSUB)?;
+        upstream
+            .set_rcvhwm(0)
+            .map_err(IopubError::zmq("set the forwarder's high-water mark"))?;
+        upstream
+            .bind(IOPUB_URL)
+            .map_err(IopubError::zmq("bind the iopub endpoint"))?;
         let subscribed = Event::new();
+        // From here on, dropping `sockets` (on any failure) frees the iopub endpoint.
         let sockets = Sockets {
             upstream,
             downstream,
@@ -126,17 +122,20 @@ impl IopubForwarder {
             context: context.clone(),
             subscribed: subscribed.clone(),
         };
+        // Subscribe upstream to everything: every caller socket, connected now or later,
+        // receives this subscription and delivers all its messages.
+        sockets
+            .upstream
+            .send(&[1u8][..], 0)
+            .map_err(IopubError::zmq("subscribe the forwarder upstream"))?;
         let generation = context.forwarder_bound();
         let thread = std::thread::Builder::new()
             .name("iopub-forwarder".to_owned())
             .spawn(move || sockets.run());
         let thread = match thread {
             Ok(thread) => thread,
-            Err(error) => {
-                // The closure (and the sockets in it) is gone: the endpoint is free again.
-                context.forwarder_gone();
-                return Err(IopubError::Thread(std::sync::Arc::new(error)));
-            }
+            // The closure, and the sockets in it, are dropped: the endpoint is free again.
+            Err(error) => return Err(IopubError::Thread(std::sync::Arc::new(error))),
         };
         tracing::debug!(%endpoint, generation, "iopub forwarder running");
         Ok(IopubForwarder {
@@ -234,7 +233,7 @@ fn socket(context: &zmq::Context, kind: zmq::SocketType) -> Result<zmq::Socket, 
     Ok(socket)
 }
 
-/// What the forwarder's thread owns.
+/// What the forwarder's thread owns. Dropping it frees the iopub endpoint.
 struct Sockets {
     upstream: zmq::Socket,
     downstream: zmq::Socket,
@@ -246,7 +245,8 @@ struct Sockets {
 impl Sockets {
     fn run(self) {
         let linger = self.forward();
-        // Callers see the forwarder gone before its endpoint is: they stop waiting for it.
+        // Callers see the forwarder gone before its endpoint is (below, and in `drop`): they
+        // stop waiting for it.
         self.context.forwarder_gone();
         // Whatever callers sent before the stop has reached the upstream pipes: pass it on.
         // Bounded in time: callers that go on publishing must not keep the stop from ending.
@@ -266,12 +266,6 @@ impl Sockets {
                     break;
                 }
             }
-        }
-        // Free the endpoint now: closing the socket alone frees it only once every caller
-        // socket has acknowledged the end of its pipe, which a caller that publishes no more
-        // never does; a new forwarder must be able to bind meanwhile.
-        if let Err(error) = self.upstream.unbind(IOPUB_URL) {
-            tracing::warn!(%error, "iopub forwarder: could not unbind the iopub endpoint");
         }
         if let Err(error) = self.downstream.set_linger(linger) {
             tracing::warn!(%error, "iopub forwarder: could not set the linger");
@@ -355,6 +349,19 @@ impl Sockets {
                 self.subscribed.set();
             }
             self.upstream.send(message, 0)?;
+        }
+    }
+}
+
+impl Drop for Sockets {
+    fn drop(&mut self) {
+        // Before the endpoint is free: a forwarder binding next must not be reported gone.
+        self.context.forwarder_gone();
+        // Closing the socket alone frees the endpoint only once every caller socket has
+        // acknowledged the end of its pipe, which a caller that publishes no more never does;
+        // a new forwarder must be able to bind meanwhile.
+        if let Err(error) = self.upstream.unbind(IOPUB_URL) {
+            tracing::warn!(%error, "iopub forwarder: could not unbind the iopub endpoint");
         }
     }
 }

@@ -57,6 +57,9 @@ pub enum IopubError {
     /// This thread has no iopub socket: no caller with a ZeroMQ context runs its loop here.
     #[error("this thread has no iopub socket (no caller with a zmq context is running on it)")]
     NoSocket,
+    /// The socket is in use: publishing from inside [`with_socket`].
+    #[error("this thread's iopub socket is in use (publishing from inside with_socket)")]
+    InUse,
     /// A ZeroMQ call failed.
     #[error("could not {action}: {source}")]
     Zmq {

@@ -72,8 +72,8 @@ pub fn sockets() -> HashMap<ThreadId, String> {
 /// ```
 ///
 /// # Errors
-/// [`IopubError::NoSocket`] when this thread has no iopub socket; [`IopubError::Zmq`] when
-/// libzmq refuses the message.
+/// [`IopubError::NoSocket`] when this thread has no iopub socket; [`IopubError::InUse`] from
+/// inside [`with_socket`]; [`IopubError::Zmq`] when libzmq refuses the message.
 pub fn publish<I>(parts: I) -> Result<(), IopubError>
 where
     I: IntoIterator,
@@ -100,10 +100,8 @@ where
 /// it receives are how it knows the forwarder is listening) and do not change its options.
 ///
 /// # Errors
-/// [`IopubError::NoSocket`] when this thread has no iopub socket.
-///
-/// # Panics
-/// When called again from inside `f`.
+/// [`IopubError::NoSocket`] when this thread has no iopub socket; [`IopubError::InUse`] from
+/// inside `f` (there `f` has the socket already).
 pub fn with_socket<R>(f: impl FnOnce(&zmq::Socket) -> R) -> Result<R, IopubError> {
     with_ready_socket(f)
 }
@@ -111,7 +109,7 @@ pub fn with_socket<R>(f: impl FnOnce(&zmq::Socket) -> R) -> Result<R, IopubError
 fn with_ready_socket<R>(f: impl FnOnce(&zmq::Socket) -> R) -> Result<R, IopubError> {
     SOCKET
         .try_with(|slot| {
-            let mut slot = slot.borrow_mut();
+            let mut slot = slot.try_borrow_mut().map_err(|_| IopubError::InUse)?;
             let socket = slot.as_mut().ok_or(IopubError::NoSocket)?;
             socket.make_ready(&|| false);
             // The TCP clients' subscriptions reach this socket too (the forwarder passes them
