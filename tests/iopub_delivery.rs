@@ -108,3 +108,20 @@ fn subscriptions_filter_at_the_forwarder() {
     shutdown(&caller);
     forwarder.stop();
 }
+
+#[cfg(feature = "smol")]
+#[test]
+fn a_smol_caller_publishes_like_a_tokio_one() {
+    // SPEC C15: the socket belongs to the caller's loop, whatever its backend.
+    let context = ZmqContext::new();
+    let forwarder = IopubForwarder::bind(&context, "tcp://127.0.0.1:0").unwrap();
+    let client = Client::subscribe(&forwarder);
+    let options = async_kernel::CallerOptions::named("iopub-smol")
+        .backend(async_kernel::Backend::Smol)
+        .zmq_context(context.clone());
+    let caller = async_kernel::Caller::new(async_kernel::Modifier::NewThread, options).unwrap();
+    sent(&start_sequence(&caller, 0, 1_000));
+    client.expect_in_order(1, 1_000);
+    shutdown(&caller);
+    forwarder.stop();
+}
