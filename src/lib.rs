@@ -92,6 +92,8 @@ pub mod context;
 mod error;
 mod event;
 mod group;
+#[cfg(feature = "zmq")]
+pub mod iopub;
 mod manager;
 mod metadata;
 pub mod pending;

@@ -16,6 +16,8 @@
 mod call;
 mod driver;
 mod function_queue;
+#[cfg(feature = "zmq")]
+mod iopub;
 mod lifecycle;
 mod options;
 mod registry;
@@ -228,7 +230,8 @@ impl Caller {
         self.inner.protected
     }
 
-    /// The ZeroMQ context (placeholder until the `zmq` feature: always `None`).
+    /// The ZeroMQ context (SPEC C15): set, the caller has its own iopub socket while it runs.
+    /// Always `None` without the `zmq` feature.
     pub fn zmq_context(&self) -> Option<&ZmqContext> {
         self.inner.zmq_context.as_ref()
     }

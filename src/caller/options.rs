@@ -25,8 +25,13 @@ pub enum Modifier {
     Manual,
 }
 
-/// Placeholder for a ZeroMQ context; the iopub socket support arrives with the `zmq` feature.
-/// No value of it can be made yet, so `CallerOptions::zmq_context` is always `None`.
+#[cfg(feature = "zmq")]
+pub use crate::iopub::ZmqContext;
+
+/// Stands in for a ZeroMQ context when the `zmq` feature is off: no value of it can be made,
+/// so `CallerOptions::zmq_context` is always `None`. With the feature this is
+/// `iopub::ZmqContext`.
+#[cfg(not(feature = "zmq"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZmqContext {
     _private: (),
@@ -43,7 +48,8 @@ pub struct CallerOptions {
     pub backend_options: Option<BackendOptions>,
     /// A protected caller ignores [`stop`](super::Caller::stop) unless forced.
     pub protected: bool,
-    /// ZeroMQ context for an iopub socket (placeholder: see [`ZmqContext`]).
+    /// ZeroMQ context: with one, the caller opens its own iopub socket while it runs
+    /// (SPEC C15; the `zmq` feature, see `async_kernel::iopub`); children inherit it (SPEC C11).
     pub zmq_context: Option<ZmqContext>,
     /// The span every call of this caller runs under (the reference's `log`); default: a span
     /// named `caller` with the caller's name.
@@ -80,6 +86,12 @@ impl CallerOptions {
     /// Sets `protected`.
     pub fn protected(mut self, protected: bool) -> Self {
         self.protected = protected;
+        self
+    }
+
+    /// Sets the ZeroMQ context (SPEC C15).
+    pub fn zmq_context(mut self, context: ZmqContext) -> Self {
+        self.zmq_context = Some(context);
         self
     }
 
