@@ -66,7 +66,10 @@ fn main() -> Result<(), PendingError> {
         .map_err(PendingError::failed)?;
     tracing::info!(value = square.wait_sync(None)?, "plain call");
     tracing::info!(value = local.wait_sync(None)?, "async call");
-    tracing::info!(error = %bad.wait_sync(None).unwrap_err(), "fallible call");
+    let failure = bad.wait_sync(None).unwrap_err();
+    // `Failed` says "failed"; the function's own error is its `source()`.
+    let cause = std::error::Error::source(&failure).map(ToString::to_string);
+    tracing::info!(error = %failure, cause = ?cause, "fallible call");
     slow.cancel(Some("the tour is over"));
     tracing::info!(error = %slow.wait_sync(None).unwrap_err(), "cancelled call");
     tracing::info!(caller = ?caller, "stopping");

@@ -80,6 +80,9 @@ impl AnyPending {
 
     /// Waits until the pending is done and its callbacks have run, without reading the outcome.
     /// Dropping this future does not cancel the pending.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future cancels nothing (it is a borrowed wait).
     pub fn wait_done(&self) -> WaitDoneAny {
         WaitDoneAny {
             pending: self.clone(),
@@ -116,6 +119,9 @@ impl fmt::Debug for AnyPending {
 }
 
 /// Future returned by [`AnyPending::wait_done`].
+///
+/// # Cancel safety
+/// Cancel-safe: dropping it cancels nothing.
 #[must_use = "futures do nothing unless polled"]
 pub struct WaitDoneAny {
     pending: AnyPending,

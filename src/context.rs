@@ -83,6 +83,9 @@ impl Context {
     }
 
     /// Wraps `future` so that this context is entered around every poll.
+    ///
+    /// # Cancel safety
+    /// As cancel-safe as `future`: dropping the wrapper drops `future` (inside no context).
     pub fn wrap<F: Future>(self, future: F) -> WithContext<F> {
         WithContext {
             context: self,
@@ -162,6 +165,19 @@ static NEXT_VAR_ID: AtomicU64 = AtomicU64::new(1);
 ///
 /// Each `ContextVar::new` is a distinct variable; clones of one handle are the same variable.
 /// Keep long-lived variables in a `static` behind `LazyLock`.
+///
+/// # Example
+/// ```
+/// use std::sync::LazyLock;
+/// use async_kernel::context::{Context, ContextVar};
+///
+/// static USER: LazyLock<ContextVar<String>> = LazyLock::new(|| ContextVar::new("user"));
+///
+/// let ctx = Context::new().with_value(&*USER, "ada".to_owned());
+/// // Inside the context the variable has its value; outside it is unset.
+/// assert_eq!(ctx.run(|| USER.get()).as_deref(), Some("ada"));
+/// assert_eq!(USER.get(), None);
+/// ```
 pub struct ContextVar<T> {
     id: u64,
     name: &'static str,
@@ -278,6 +294,8 @@ impl<F> WithContext<F> {
     }
 }
 
+/// # Cancel safety
+/// As cancel-safe as the wrapped future: dropping the wrapper drops it.
 impl<F: Future> Future for WithContext<F> {
     type Output = F::Output;
 
@@ -291,6 +309,9 @@ impl<F: Future> Future for WithContext<F> {
 /// Extension to run any future inside a context.
 pub trait FutureExt: Future + Sized {
     /// Runs `self` inside `context` (see [`WithContext`]).
+    ///
+    /// # Cancel safety
+    /// As cancel-safe as `self` (see [`Context::wrap`]).
     fn in_context(self, context: Context) -> WithContext<Self> {
         context.wrap(self)
     }

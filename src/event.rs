@@ -57,6 +57,9 @@ impl Event {
     }
 
     /// Resolves once the event is set. Dropping the future has no effect on the event.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future has no effect on the event; wait again with a new one.
     pub fn wait(&self) -> Wait<()> {
         self.pending.wait().protect(true)
     }

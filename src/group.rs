@@ -1,5 +1,6 @@
 //! [`PendingGroup`]: a structured scope over pendings (SPEC G1–G6).
 
+use std::any::Any;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, resume_unwind};
@@ -7,12 +8,16 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
+use std::thread::ThreadId;
 
 use futures_util::FutureExt as _;
 
 use crate::any_pending::AnyPending;
 use crate::context::Context;
-use crate::error::{InvalidStateError, InvalidStateKind, PendingError, accumulate_message};
+use crate::error::{
+    CancelledError, GroupError, InvalidStateError, InvalidStateKind, PendingError,
+    accumulate_message, error_chain,
+};
 use crate::scope::{ScopeNode, Scoped, ShieldGuard};
 use crate::sync::{Mutex, lock};
 use crate::tracker::{self, PendingTrackerState, Tracker, TrackerEvents, TrackerKind};
@@ -65,12 +70,19 @@ pub struct PendingGroup {
 pub(crate) struct GroupEvents {
     shield: AtomicBool,
     signals: Mutex<Signals>,
+    /// What the group is bound to (its caller, for `create_pending_group`; SPEC W5), fixed at
+    /// creation. Type-erased: groups sit below callers.
+    owner: Option<Arc<dyn Any + Send + Sync>>,
+    /// The thread that made the group.
+    created_on: ThreadId,
 }
 
 #[derive(Default)]
 struct Signals {
     /// The accumulated cancel message; `Some` once cancelled.
     cancelled: Option<String>,
+    /// Every member failure seen while active, the first one first (SPEC G2).
+    failures: Vec<PendingError>,
     /// The scope of the current run, to stop its body and wake its driver.
     scope: Option<Arc<ScopeNode>>,
 }
@@ -79,15 +91,20 @@ impl TrackerEvents for GroupEvents {
     const KIND: TrackerKind = TrackerKind::Group;
 
     fn member_done(tracker: &Arc<Tracker<Self>>, pen: &AnyPending, was_active: bool) {
-        if !was_active || !(pen.cancelled() || pen.error().is_some()) {
+        if !was_active {
             return;
         }
-        let group = PendingGroup {
-            tracker: tracker.clone(),
+        let failure = match pen.error() {
+            Some(PendingError::Cancelled(c)) => Err(c),
+            Some(e) => Ok(e),
+            None => return,
         };
-        let msg = format!("{pen:?} tracked by {group:?} failed or was cancelled");
+        let msg = member_message(pen, &failure);
         let scope = {
             let mut signals = lock(&tracker.events.signals);
+            if let Ok(e) = &failure {
+                signals.failures.push(e.clone());
+            }
             if signals.cancelled.is_some() {
                 // Only the first failure speaks; the cancellations it causes stay quiet.
                 return;
@@ -105,6 +122,23 @@ impl TrackerEvents for GroupEvents {
         if let Some(scope) = &lock(&tracker.events.signals).scope {
             scope.wake();
         }
+    }
+}
+
+/// The cancel message naming a member that failed or was cancelled (SPEC G2): its metadata
+/// (no address) and what happened to it.
+fn member_message(pen: &AnyPending, failure: &Result<PendingError, CancelledError>) -> String {
+    let metadata = pen.metadata();
+    let who = if metadata.is_empty() {
+        "a member of its PendingGroup".to_owned()
+    } else {
+        format!("a member of its PendingGroup {metadata:?}")
+    };
+    match failure {
+        Ok(PendingError::Failed(e)) => format!("{who} failed: {}", error_chain(&**e)),
+        Ok(e) => format!("{who} failed: {}", error_chain(e)),
+        Err(c) if c.message().is_empty() => format!("{who} was cancelled"),
+        Err(c) => format!("{who} was cancelled: {}", c.message()),
     }
 }
 
@@ -133,12 +167,34 @@ impl PendingGroup {
     }
 
     fn with_shield(shield: bool) -> Self {
+        PendingGroup::with_owner(shield, None)
+    }
+
+    /// A group bound to `owner` (a caller, SPEC W5) for its whole life.
+    pub(crate) fn with_owner(shield: bool, owner: Option<Arc<dyn Any + Send + Sync>>) -> Self {
         PendingGroup {
             tracker: Tracker::new(GroupEvents {
                 shield: AtomicBool::new(shield),
                 signals: Mutex::new(Signals::default()),
+                owner,
+                created_on: std::thread::current().id(),
             }),
         }
+    }
+
+    /// The owner given at creation, if it is an `O`.
+    pub(crate) fn owner<O: Clone + 'static>(&self) -> Option<O> {
+        self.tracker
+            .events
+            .owner
+            .as_ref()
+            .and_then(|o| o.downcast_ref::<O>())
+            .cloned()
+    }
+
+    /// The thread that made the group.
+    pub(crate) fn created_on(&self) -> ThreadId {
+        self.tracker.events.created_on
     }
 
     /// Sets `shield` (SPEC G6): while the group runs, cancellation of the enclosing group or
@@ -226,14 +282,17 @@ impl PendingGroup {
         .await;
         exit.group = None;
         self.tracker.set_state(PendingTrackerState::Stopped);
-        let cancelled = {
+        let (cancelled, failures) = {
             let mut signals = lock(&self.tracker.events.signals);
             signals.scope = None;
-            signals.cancelled.clone()
+            (signals.cancelled.clone(), signals.failures.clone())
         };
 
         match outcome {
             Ok(Err(panic)) => resume_unwind(panic),
+            _ if !failures.is_empty() => {
+                Err(GroupError::new(cancelled.unwrap_or_default(), failures).into())
+            }
             _ if cancelled.is_some() => Err(PendingError::cancelled(cancelled.unwrap_or_default())),
             Ok(Ok(value)) => Ok(value),
             // The scope is only cancelled through `cancel`, which records a message.

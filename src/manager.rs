@@ -94,7 +94,7 @@ impl PendingManager {
     }
 
     /// Leaves the active state (SPEC T5). Each tracked pending is cancelled with
-    /// `"<manager> has been deactivated"` (`cancel_pending`) or forgotten. Returns a
+    /// `"the PendingManager has been deactivated"` (`cancel_pending`) or forgotten. Returns a
     /// [`Countdown`] while cancelled members are still finishing (the same one again if called
     /// again); `None` once stopped.
     ///
@@ -116,10 +116,10 @@ impl PendingManager {
             ManagerEvents::drained(&self.tracker);
             return Ok(None);
         }
-        let message = format!("{self:?} has been deactivated");
+        let message = "the PendingManager has been deactivated"; // no address: it reaches Display
         for pen in self.tracker.pending() {
             if cancel_pending {
-                pen.cancel(Some(&message));
+                pen.cancel(Some(message));
             } else {
                 self.tracker.discard(&pen);
             }
@@ -227,6 +227,9 @@ impl Countdown {
 
     /// Resolves when the count reaches zero (the manager is then stopped). Dropping the future
     /// cancels nothing.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future cancels nothing; wait again with a new one.
     pub fn wait(&self) -> Wait<()> {
         self.pending.wait().protect(true)
     }

@@ -1,325 +1,125 @@
 //! Entering a caller on its own thread: the blocking `run` and the async `run_async`
 //! (SPEC C4, C6, C11; RUST.md "a Rust shape for `async with Caller("manual")`").
+//!
+//! Runs on every backend from one source (`tests/caller_cases/run.rs`).
+
+// A `Pending` is a future: bodies here hand one back on purpose, to inspect it afterwards.
+#![allow(clippy::async_yields_async)]
 
 mod common;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::rc::Rc;
-use std::thread;
-
-use async_kernel::caller::{
-    Async, Backend, Caller, CallerError, CallerOptions, CallerState, Modifier,
-};
-use async_kernel::{Event, Pending};
-
-use common::{T, manual};
-
-fn explode() -> u32 {
-    panic!("body boom")
+mod on_tokio {
+    const BACKEND: async_kernel::Backend = async_kernel::Backend::Tokio;
+    include!("caller_cases/run.rs");
 }
 
-#[test]
-fn run_returns_the_bodys_value_and_leaves_the_caller_stopped() {
-    // SPEC C4, C6
-    let caller = manual("run-value");
-    let out = caller
-        .run(|c| async move {
-            let pen = c.call_soon(|| 40 + 2).unwrap();
-            pen.await.unwrap()
-        })
-        .unwrap();
-    assert_eq!(out, 42);
-    assert_eq!(caller.state(), CallerState::Stopped);
-    assert!(caller.stopped().is_set());
-    assert_eq!(Caller::current(), None);
+#[cfg(feature = "smol")]
+mod on_smol {
+    const BACKEND: async_kernel::Backend = async_kernel::Backend::Smol;
+    include!("caller_cases/run.rs");
 }
 
-#[test]
-fn inside_run_the_caller_is_running_and_current_on_this_thread() {
-    // SPEC C4, C14
-    let caller = manual("run-running");
-    let (running, current, thread) = caller
-        .run(|c| async move {
-            (
-                c.running(),
-                Caller::current() == Some(c.clone()),
-                c.thread(),
-            )
-        })
-        .unwrap();
-    assert!(running);
-    assert!(current);
-    assert_eq!(thread, thread::current().id());
-}
+// Tests of one backend only (they name their runtime).
+mod single {
+    use std::rc::Rc;
+    use std::thread;
 
-#[test]
-fn calls_from_other_threads_run_on_the_thread_that_runs_the_caller() {
-    // SPEC C1, C4
-    let caller = manual("run-serves-others");
-    let here = thread::current().id();
-    let seen = caller
-        .run(|c| async move {
-            let other = c.clone();
-            let pen = thread::spawn(move || other.call_soon(|| thread::current().id()).unwrap())
-                .join()
-                .unwrap();
-            pen.await.unwrap()
-        })
-        .unwrap();
-    assert_eq!(seen, here);
-}
+    use async_kernel::caller::{
+        Async, Backend, Caller, CallerError, CallerOptions, CallerState, Modifier,
+    };
 
-#[test]
-fn run_stops_and_joins_the_children_made_in_the_body() {
-    // SPEC C6, C11
-    let caller = manual("run-children");
-    let (child, grandchild) = caller
-        .run(|c| async move {
-            let child = c.get(CallerOptions::named("run-children-kid")).unwrap();
-            let grandchild = child
-                .get(CallerOptions::named("run-children-grandkid"))
-                .unwrap();
-            assert_eq!(grandchild.call_soon(|| 1).unwrap().await.unwrap(), 1);
-            (child, grandchild)
-        })
-        .unwrap();
-    assert_eq!(child.state(), CallerState::Stopped);
-    assert_eq!(grandchild.state(), CallerState::Stopped);
-    assert!(child.stopped().is_set() && grandchild.stopped().is_set());
-}
+    use crate::common::manual_on;
 
-#[test]
-fn run_cancels_calls_still_running_when_the_body_ends() {
-    // SPEC C6
-    let caller = manual("run-cancels-leftovers");
-    let pen = caller
-        .run(|c| async move {
-            let started = Event::new();
-            let signal = started.clone();
-            let pen = c
-                .call_soon(Async(move || async move {
-                    signal.set();
-                    std::future::pending::<u32>().await
-                }))
-                .unwrap();
-            started.wait().await.unwrap();
-            pen
-        })
-        .unwrap();
-    let err = pen.wait_sync(T).unwrap_err();
-    assert!(err.is_cancelled(), "{err:?}");
-}
-
-#[test]
-fn run_from_another_thread_is_wrong_thread() {
-    // SPEC C4
-    let caller = manual("run-wrong-thread");
-    let c = caller.clone();
-    let result = thread::spawn(move || c.run(|_| async { 1 }).map(|_| ()))
-        .join()
-        .unwrap();
-    match result {
-        Err(CallerError::WrongThread { caller: name }) => assert_eq!(name, "run-wrong-thread"),
-        other => panic!("expected WrongThread, got {other:?}"),
-    }
-    assert_eq!(caller.state(), CallerState::Initial, "nothing changed");
-    caller.stop(true);
-}
-
-#[test]
-fn entering_a_caller_that_is_already_entered_is_wrong_state() {
-    // SPEC C4
-    let caller = manual("run-twice-nested");
-    let inner = caller
-        .run(|c| async move {
-            match c.run(|_| async { 1 }) {
-                Err(CallerError::WrongState { state, .. }) => Some(state),
-                _ => None,
-            }
-        })
-        .unwrap();
-    assert_eq!(inner, Some(CallerState::Running));
-}
-
-#[test]
-fn entering_a_caller_after_it_ran_is_wrong_state() {
-    // SPEC C4
-    let caller = manual("run-twice-after");
-    caller.run(|_| async {}).unwrap();
-    match caller.run(|_| async { 1 }) {
-        Err(CallerError::WrongState { state, .. }) => assert_eq!(state, CallerState::Stopped),
-        other => panic!("expected WrongState, got {other:?}"),
-    }
-}
-
-#[test]
-fn entering_a_stopped_caller_is_wrong_state() {
-    // SPEC C4
-    let caller = manual("run-after-stop");
-    caller.stop(true);
-    let result = caller.run(|_| async { 1 });
-    assert!(
-        matches!(
-            result,
-            Err(CallerError::WrongState {
-                state: CallerState::Stopped,
-                ..
-            })
-        ),
-        "{result:?}"
-    );
-}
-
-#[test]
-fn entering_a_new_thread_caller_is_an_error() {
-    // SPEC C4
-    let caller = Caller::new(Modifier::NewThread, CallerOptions::named("run-new-thread")).unwrap();
-    let result = caller.run(|_| async { 1 });
-    assert!(
-        matches!(result, Err(CallerError::WrongThread { .. })),
-        "{result:?}"
-    );
-    assert_eq!(caller.call_soon(|| 2).unwrap().wait_sync(T).unwrap(), 2);
-    caller.stop(false);
-    caller.join().unwrap();
-}
-
-#[test]
-fn a_panic_in_the_body_propagates_after_the_caller_stopped() {
-    // SPEC C6 (the caller and its children stop before the panic goes on)
-    let caller = manual("run-panic");
-    let child_slot: std::sync::Arc<std::sync::Mutex<Option<Caller>>> = Default::default();
-    let slot = child_slot.clone();
-    let payload = catch_unwind(AssertUnwindSafe(|| {
-        caller.run(move |c| async move {
-            *slot.lock().unwrap() = Some(c.get(CallerOptions::named("run-panic-kid")).unwrap());
-            explode()
-        })
-    }))
-    .expect_err("the panic propagates");
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned());
-    assert_eq!(message.as_deref(), Some("body boom"));
-    assert_eq!(caller.state(), CallerState::Stopped);
-    assert!(caller.stopped().is_set());
-    let child = child_slot.lock().unwrap().clone().unwrap();
-    assert_eq!(child.state(), CallerState::Stopped);
-}
-
-#[test]
-fn run_async_inside_a_tokio_current_thread_runtime_with_a_local_set() {
-    // SPEC C4 (async form of entering)
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let local = tokio::task::LocalSet::new();
-    let here = thread::current().id();
-    let (caller, value, seen) = local.block_on(&rt, async {
-        let caller = Caller::new(
-            Modifier::CurrentThread,
-            CallerOptions::named("run-async-tokio"),
-        )
-        .expect("the tokio backend is determined inside the runtime");
-        let (value, seen) = caller
-            .run_async(|c| async move {
-                let pen = c
-                    .call_soon(Async(|| async {
-                        let local = Rc::new(20);
-                        (*local + 1, thread::current().id())
-                    }))
-                    .unwrap();
-                pen.await.unwrap()
-            })
-            .await
-            .unwrap();
-        (caller, value, seen)
-    });
-    assert_eq!(value, 21);
-    assert_eq!(seen, here);
-    assert_eq!(caller.backend(), Backend::Tokio);
-    assert_eq!(caller.state(), CallerState::Stopped);
-}
-
-#[test]
-fn run_async_with_tokio_outside_a_tokio_runtime_is_a_start_error_and_stops_the_caller() {
-    // SPEC C4
-    let caller = manual("run-async-no-runtime");
-    let result = futures::executor::block_on(caller.run_async(|_| async { 1 }));
-    assert!(
-        matches!(result, Err(CallerError::Start { .. })),
-        "{result:?}"
-    );
-    assert_eq!(caller.state(), CallerState::Stopped);
-}
-
-#[test]
-fn run_async_from_another_thread_is_wrong_thread() {
-    // SPEC C4
-    let caller = manual("run-async-wrong-thread");
-    let c = caller.clone();
-    let result = thread::spawn(move || {
+    #[test]
+    fn run_async_inside_a_tokio_current_thread_runtime_with_a_local_set() {
+        // SPEC C4 (async form of entering)
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(c.run_async(|_| async { 1 })).map(|_| ())
-    })
-    .join()
-    .unwrap();
-    assert!(
-        matches!(result, Err(CallerError::WrongThread { .. })),
-        "{result:?}"
-    );
-    caller.stop(true);
-}
+        let local = tokio::task::LocalSet::new();
+        let here = thread::current().id();
+        let (caller, value, seen) = local.block_on(&rt, async {
+            let caller = Caller::new(
+                Modifier::CurrentThread,
+                CallerOptions::named("run-async-tokio"),
+            )
+            .expect("the tokio backend is determined inside the runtime");
+            let (value, seen) = caller
+                .run_async(|c| async move {
+                    let pen = c
+                        .call_soon(Async(|| async {
+                            let local = Rc::new(20);
+                            (*local + 1, thread::current().id())
+                        }))
+                        .unwrap();
+                    pen.await.unwrap()
+                })
+                .await
+                .unwrap();
+            (caller, value, seen)
+        });
+        assert_eq!(value, 21);
+        assert_eq!(seen, here);
+        assert_eq!(caller.backend(), Backend::Tokio);
+        assert_eq!(caller.state(), CallerState::Stopped);
+    }
 
-#[cfg(feature = "smol")]
-#[test]
-fn run_async_inside_smol_block_on_with_the_smol_backend() {
-    // SPEC C4
-    let caller = Caller::new(
-        Modifier::Manual,
-        CallerOptions::named("run-async-smol").backend(Backend::Smol),
-    )
-    .unwrap();
-    let here = thread::current().id();
-    let (value, seen) = smol::block_on(caller.run_async(|c| async move {
-        let pen = c
-            .call_soon(Async(|| async {
-                let local = Rc::new(6);
-                (*local * 7, thread::current().id())
-            }))
-            .unwrap();
-        pen.await.unwrap()
-    }))
-    .unwrap();
-    assert_eq!(value, 42);
-    assert_eq!(seen, here);
-    assert_eq!(caller.state(), CallerState::Stopped);
-}
+    #[test]
+    fn run_async_with_tokio_outside_a_tokio_runtime_is_a_start_error_and_stops_the_caller() {
+        // SPEC C4
+        let caller = manual_on(Backend::Tokio, "run-async-no-runtime");
+        let result = futures::executor::block_on(caller.run_async(|_| async { 1 }));
+        assert!(
+            matches!(result, Err(CallerError::Start { .. })),
+            "{result:?}"
+        );
+        assert_eq!(caller.state(), CallerState::Stopped);
+    }
 
-#[test]
-fn a_pending_of_the_body_can_wait_for_work_scheduled_from_other_threads() {
-    // SPEC C4, C8: the loop serves while the body awaits
-    let caller = manual("run-body-waits");
-    let gate: Pending<u32> = Pending::new();
-    let (out, helper) = caller
-        .run(move |c| async move {
-            let setter = gate.clone();
-            let other = c.clone();
-            let helper = thread::spawn(move || {
-                other
-                    .call_soon(move || setter.set_result(9).unwrap())
-                    .unwrap()
-                    .wait_sync(T)
-                    .unwrap();
-            });
-            (gate.await.unwrap(), helper)
+    #[test]
+    fn run_async_from_another_thread_is_wrong_thread() {
+        // SPEC C4
+        let caller = manual_on(Backend::Tokio, "run-async-wrong-thread");
+        let c = caller.clone();
+        let result = thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(c.run_async(|_| async { 1 })).map(|_| ())
         })
+        .join()
         .unwrap();
-    helper.join().unwrap();
-    assert_eq!(out, 9);
+        assert!(
+            matches!(result, Err(CallerError::WrongThread { .. })),
+            "{result:?}"
+        );
+        caller.stop(true);
+    }
+
+    #[cfg(feature = "smol")]
+    #[test]
+    fn run_async_inside_smol_block_on_with_the_smol_backend() {
+        // SPEC C4
+        let caller = Caller::new(
+            Modifier::Manual,
+            CallerOptions::named("run-async-smol").backend(Backend::Smol),
+        )
+        .unwrap();
+        let here = thread::current().id();
+        let (value, seen) = smol::block_on(caller.run_async(|c| async move {
+            let pen = c
+                .call_soon(Async(|| async {
+                    let local = Rc::new(6);
+                    (*local * 7, thread::current().id())
+                }))
+                .unwrap();
+            pen.await.unwrap()
+        }))
+        .unwrap();
+        assert_eq!(value, 42);
+        assert_eq!(seen, here);
+        assert_eq!(caller.state(), CallerState::Stopped);
+    }
 }

@@ -1,156 +1,47 @@
 //! Quick end-to-end checks of the caller (the full suite lives in the other caller_* files).
+//!
+//! Runs on every backend from one source (`tests/caller_cases/smoke.rs`).
 
 mod common;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
-
-use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Fallible, Modifier};
-use async_kernel::{InvalidStateKind, Pending, PendingError, PendingGroup};
-
-use common::new_caller;
-
-#[test]
-fn cancel_running_async_call_from_another_thread() {
-    // SPEC C9, P6
-    let caller = new_caller("smoke-cancel");
-    let never: Pending<()> = Pending::new();
-    let gate = never.clone();
-    let pen = caller
-        .call_soon(Async(
-            move || async move { gate.wait().protect(true).await },
-        ))
-        .unwrap();
-    // Wait until it runs.
-    let started = caller.call_soon(|| ()).unwrap();
-    started.wait_sync(Some(Duration::from_secs(5))).unwrap();
-    assert!(pen.cancel(Some("stop it")));
-    let err = pen.wait_sync(Some(Duration::from_secs(5))).unwrap_err();
-    assert_eq!(err.cancel_message(), Some("stop it"));
-    caller.stop(false);
-    caller.join().unwrap();
-}
-
-#[test]
-fn panic_becomes_error_and_caller_keeps_serving() {
-    let caller = new_caller("smoke-panic");
-    let bad = caller.call_soon(|| -> u32 { panic!("boom") }).unwrap();
-    assert!(matches!(
-        bad.wait_sync(None),
-        Err(PendingError::Panicked { .. })
-    ));
-    assert_eq!(caller.call_soon(|| 1).unwrap().wait_sync(None).unwrap(), 1);
-    let failed = caller.call_soon(Fallible(|| "x".parse::<u8>())).unwrap();
-    assert!(matches!(
-        failed.wait_sync(None),
-        Err(PendingError::Failed(_))
-    ));
-    caller.stop(false);
-    caller.join().unwrap();
-}
-
-#[test]
-fn wait_sync_on_own_thread_is_an_error() {
-    let caller = new_caller("smoke-deadlock");
-    let c2 = caller.clone();
-    let outer = caller
-        .call_soon(move || {
-            let inner = c2.call_soon(|| 5).unwrap();
-            inner.wait_sync(None).map_err(|e| match e {
-                PendingError::InvalidState(i) => i.kind(),
-                _ => InvalidStateKind::NotDone,
-            })
-        })
-        .unwrap();
-    assert_eq!(
-        outer.wait_sync(None).unwrap(),
-        Err(InvalidStateKind::WouldDeadlock)
-    );
-    caller.stop(false);
-    caller.join().unwrap();
-}
-
-#[test]
-fn group_tracks_calls_and_their_children() {
-    let caller = new_caller("smoke-group");
-    let c = caller.clone();
-    let count = Arc::new(AtomicUsize::new(0));
-    let n = count.clone();
-    futures::executor::block_on(async move {
-        PendingGroup::new()
-            .run(|pg| async move {
-                let c2 = c.clone();
-                let pen = c
-                    .call_soon(move || {
-                        // created by tracked work: tracked too
-                        let inner = c2
-                            .call_soon(move || n.fetch_add(1, Ordering::SeqCst))
-                            .unwrap();
-                        inner.id()
-                    })
-                    .unwrap();
-                assert!(pg.contains(&pen.erase()));
-            })
-            .await
-            .unwrap();
-    });
-    assert_eq!(count.load(Ordering::SeqCst), 1);
-    caller.stop(false);
-    caller.join().unwrap();
-}
-
-#[test]
-fn stop_cancels_queued_and_running() {
-    let caller = Caller::new(
-        Modifier::Manual,
-        CallerOptions::named("smoke-stop").backend(Backend::Tokio),
-    )
-    .unwrap();
-    let queued: Vec<_> = (0..10)
-        .map(|i| caller.call_soon(move || i).unwrap())
-        .collect();
-    caller.stop(true);
-    for p in queued {
-        assert!(p.wait_sync(None).unwrap_err().is_cancelled());
-    }
-    assert!(caller.stopped().is_set());
-}
-
-#[test]
-fn manual_run_and_children() {
-    let caller = Caller::new(
-        Modifier::Manual,
-        CallerOptions::named("smoke-run").backend(Backend::Tokio),
-    )
-    .unwrap();
-    let out = caller
-        .run(|caller| async move {
-            let child = caller.get(CallerOptions::named("kid")).unwrap();
-            let pen = child.call_later(Duration::from_millis(5), || 3).unwrap();
-            let running = caller
-                .call_soon(Async(|| async { std::future::pending::<()>().await }))
-                .unwrap();
-            (pen.await.unwrap(), running)
-        })
-        .unwrap();
-    assert_eq!(out.0, 3);
-    assert!(out.1.wait_sync(None).unwrap_err().is_cancelled());
-    assert!(caller.stopped().is_set());
+mod on_tokio {
+    const BACKEND: async_kernel::Backend = async_kernel::Backend::Tokio;
+    include!("caller_cases/smoke.rs");
 }
 
 #[cfg(feature = "smol")]
+mod on_smol {
+    const BACKEND: async_kernel::Backend = async_kernel::Backend::Smol;
+    include!("caller_cases/smoke.rs");
+}
+
+// One backend only: smol by name, whatever the suite's backend.
+#[cfg(feature = "smol")]
 #[test]
 fn smol_backend_runs_calls() {
-    let caller = Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named("smoke-smol").backend(Backend::Smol),
+    let caller = async_kernel::caller::Caller::new(
+        async_kernel::caller::Modifier::NewThread,
+        async_kernel::caller::CallerOptions::named("smoke-smol")
+            .backend(async_kernel::caller::Backend::Smol),
     )
     .unwrap();
-    let pen = caller.call_soon(Async(|| async { 7 })).unwrap();
-    assert_eq!(pen.wait_sync(Some(Duration::from_secs(5))).unwrap(), 7);
-    let later = caller.call_later(Duration::from_millis(2), || 8).unwrap();
-    assert_eq!(later.wait_sync(Some(Duration::from_secs(5))).unwrap(), 8);
+    let pen = caller
+        .call_soon(async_kernel::caller::Async(|| async { 7 }))
+        .unwrap();
+    assert_eq!(
+        pen.wait_sync(Some(std::time::Duration::from_secs(5)))
+            .unwrap(),
+        7
+    );
+    let later = caller
+        .call_later(std::time::Duration::from_millis(2), || 8)
+        .unwrap();
+    assert_eq!(
+        later
+            .wait_sync(Some(std::time::Duration::from_secs(5)))
+            .unwrap(),
+        8
+    );
     caller.stop(false);
     caller.join().unwrap();
 }

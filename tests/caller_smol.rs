@@ -102,9 +102,7 @@ fn a_tokio_callers_pending_is_awaited_inside_a_smol_callers_call() {
             "from tokio"
         }))
         .unwrap();
-    let awaited = smol
-        .call_soon(Async(move || async move { made_on_tokio.await }))
-        .unwrap();
+    let awaited = smol.call_soon(Async(move || made_on_tokio)).unwrap();
     gate.set();
     assert_eq!(awaited.wait_sync(T).unwrap().unwrap(), "from tokio");
     shutdown(&tokio);
@@ -124,9 +122,7 @@ fn a_smol_callers_pending_is_awaited_inside_a_tokio_callers_call() {
             "from smol"
         }))
         .unwrap();
-    let awaited = tokio
-        .call_soon(Async(move || async move { made_on_smol.await }))
-        .unwrap();
+    let awaited = tokio.call_soon(Async(move || made_on_smol)).unwrap();
     gate.set();
     assert_eq!(awaited.wait_sync(T).unwrap().unwrap(), "from smol");
     shutdown(&tokio);

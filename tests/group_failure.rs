@@ -65,7 +65,8 @@ fn failure_stops_the_body_at_its_next_await() {
         tokio::task::yield_now().await;
         a.fetch_add(1, Ordering::SeqCst);
     }));
-    assert!(out.unwrap_err().is_cancelled());
+    // A member failed: the group reports the failure (issue 6, point 6).
+    assert!(out.unwrap_err().group().is_some());
     assert_eq!(before.load(Ordering::SeqCst), 1);
     assert_eq!(after.load(Ordering::SeqCst), 0);
 }

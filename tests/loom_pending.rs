@@ -333,3 +333,53 @@ fn dropped_wait_vs_set_result() {
         }
     });
 }
+
+/// (i) A handle polled as a future (it owns its wait) is dropped while the work sets its result:
+/// either the value came first, or dropping the handle cancelled the pending and the late
+/// result is refused (SPEC P4, P10, the drop rule).
+#[test]
+fn dropped_polled_handle_vs_set_result() {
+    model(|| {
+        let pen: Pending<u64> = Pending::new();
+        let mut handle = pen.clone();
+        let t_wait = thread::spawn(move || {
+            let mut cx = Context::from_waker(Waker::noop());
+            let polled = Pin::new(&mut handle).poll(&mut cx);
+            drop(handle);
+            polled.is_ready()
+        });
+        let set_ok = pen.set_result(5).is_ok();
+        let ready = t_wait.join().expect("waiter thread");
+
+        assert!(pen.done());
+        if ready {
+            assert!(set_ok, "a handle that got its output gives nothing up");
+        }
+        if set_ok {
+            assert_eq!(pen.result().expect("value"), 5);
+        } else {
+            assert_cancelled(
+                pen.result(),
+                "Cancelled because its waiter was dropped before it was done.",
+            );
+        }
+    });
+}
+
+/// (j) Two consumers take the value while it is being set: exactly one gets it; the other
+/// sees it not done yet or already taken (SPEC P9).
+#[test]
+fn take_vs_take_vs_set_result() {
+    model(|| {
+        let pen: Pending<u64> = Pending::new();
+        let other = pen.clone();
+        let t_take = thread::spawn(move || other.take().ok());
+        pen.set_result(6).expect("first outcome");
+        let mine = pen.take().ok();
+        let theirs = t_take.join().expect("taker thread");
+        match (mine, theirs) {
+            (Some(6), None) | (None, Some(6)) => {}
+            other => panic!("the value must leave exactly once, got {other:?}"),
+        }
+    });
+}

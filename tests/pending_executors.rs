@@ -47,7 +47,7 @@ fn awaited_on_tokio_multi_thread() {
         .build()
         .unwrap();
     let v = rt.block_on(guarded(async move {
-        let task = tokio::spawn(async move { pen.await });
+        let task = tokio::spawn(pen);
         go.send(()).unwrap();
         task.await.unwrap()
     }));
@@ -72,7 +72,7 @@ fn awaited_on_smol_block_on() {
 fn awaited_on_a_smol_executor() {
     let (pen, go) = pending_set_by_thread(4);
     let ex = smol::Executor::new();
-    let task = ex.spawn(async move { pen.await });
+    let task = ex.spawn(pen);
     let v = smol::block_on(ex.run(guarded(async move {
         go.send(()).unwrap();
         task.await

@@ -6,6 +6,7 @@
 //! | form | wrapper | pending |
 //! |---|---|---|
 //! | `\|\| value` | none | `Pending<T>` |
+//! | `\|\| future_or_pending` (the value is the future itself) | [`Plain`] | `Pending<F>` |
 //! | `\|\| async { value }` | [`Async`] | `Pending<T>` |
 //! | `\|\| -> Result<T, E>` | [`Fallible`] | `Pending<T>`, an `Err` fails it |
 //! | `\|\| async { Result<T, E> }` | [`FallibleAsync`] | `Pending<T>`, an `Err` fails it |
@@ -19,7 +20,7 @@ use std::pin::Pin;
 
 use futures_util::FutureExt as _;
 
-use crate::error::{BoxError, PendingError};
+use crate::error::{BoxError, InvalidStateError, InvalidStateKind, PendingError};
 
 /// A future producing a call's outcome, on the caller's thread.
 pub(crate) type OutcomeFuture<T> = Pin<Box<dyn Future<Output = Result<T, PendingError>> + 'static>>;
@@ -32,6 +33,20 @@ pub(crate) enum Started<T> {
 
 /// Something a caller can run. Implemented for plain closures and for the wrappers of this
 /// module; `M` only tells the implementations apart.
+///
+/// A plain closure that returns a future would hand back the future unpolled, so it is
+/// refused: with a `Send` future it does not compile (two implementations apply), and with a
+/// future that is not `Send` its pending fails with
+/// [`InvalidStateKind::UnmarkedAsyncClosure`](crate::InvalidStateKind::UnmarkedAsyncClosure).
+/// Mark it with [`Async`]; use [`Plain`] when the future (or pending) really is the value.
+///
+/// ```compile_fail,E0283
+/// use async_kernel::caller::{Caller, CallerOptions, Modifier};
+///
+/// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-refused")).unwrap();
+/// let pen = caller.call_soon(|| async { 1 }).unwrap(); // error: type annotations needed
+/// # let _ = pen.wait_sync(None);
+/// ```
 pub trait IntoCall<M>: Send + 'static {
     /// The value the call produces.
     type Output: Send + 'static;
@@ -52,9 +67,15 @@ pub struct PlainMarker<R>(std::marker::PhantomData<fn() -> R>);
 /// Marker for [`Async`].
 #[doc(hidden)]
 pub struct AsyncMarker<R>(std::marker::PhantomData<fn() -> R>);
+/// Marker for [`Plain`].
+#[doc(hidden)]
+pub struct PlainValueMarker<R>(std::marker::PhantomData<fn() -> R>);
 /// Marker for [`Fallible`].
 #[doc(hidden)]
 pub struct FallibleMarker<R>(std::marker::PhantomData<fn() -> R>);
+/// Marker for a plain closure that returns a future (rejected: see [`IntoCall`]).
+#[doc(hidden)]
+pub struct UnmarkedAsyncMarker<R>(std::marker::PhantomData<fn() -> R>);
 /// Marker for [`FallibleAsync`].
 #[doc(hidden)]
 pub struct FallibleAsyncMarker<R>(std::marker::PhantomData<fn() -> R>);
@@ -85,6 +106,71 @@ where
 
     fn start(self) -> StartedCall<R> {
         StartedCall(Started::Done(guarded(|| Ok(self()))))
+    }
+}
+
+/// Marks a plain closure whose value is itself a future or a [`Pending`](crate::Pending):
+/// `Plain(|| other_caller.call_soon(f).unwrap())`. The closure runs inline and its return
+/// value becomes the pending's value, unpolled. Unmarked, such a closure does not compile (see
+/// [`IntoCall`]).
+///
+/// ```
+/// use async_kernel::caller::{Caller, CallerOptions, Modifier, Plain};
+/// use async_kernel::Pending;
+///
+/// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-plain")).unwrap();
+/// let outer: Pending<Pending<u32>> = caller
+///     .call_soon(Plain(|| {
+///         let inner = Pending::new();
+///         inner.set_result(3).unwrap();
+///         inner
+///     }))
+///     .unwrap();
+/// assert_eq!(outer.wait_sync(None).unwrap().wait_sync(None).unwrap(), 3);
+/// caller.stop(true);
+/// ```
+pub struct Plain<F>(pub F);
+
+impl<F, R> IntoCall<PlainValueMarker<R>> for Plain<F>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    type Output = R;
+
+    fn start(self) -> StartedCall<R> {
+        let f = self.0;
+        StartedCall(Started::Done(guarded(|| Ok(f()))))
+    }
+}
+
+/// A plain closure that returns a future: `call_soon(|| async { .. })`.
+///
+/// This impl exists so that such a closure never runs silently as a plain one (its future
+/// would be dropped unpolled). When the future is `Send`, both this impl and the plain one
+/// apply and the call does not compile ("type annotations needed ... `IntoCall<_>`"): wrap the
+/// closure in [`Async`]. When the future is not `Send`, only this impl applies and the pending
+/// fails at once with [`InvalidStateKind::UnmarkedAsyncClosure`](crate::InvalidStateKind::UnmarkedAsyncClosure)
+/// and an error is logged.
+impl<F, Fut> IntoCall<UnmarkedAsyncMarker<Fut>> for F
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future + 'static,
+    Fut::Output: Send + 'static,
+{
+    type Output = Fut::Output;
+
+    fn start(self) -> StartedCall<Fut::Output> {
+        let type_name = std::any::type_name::<F>();
+        tracing::error!(
+            closure = type_name,
+            "a plain closure returned a future, which would never run; wrap it in `Async(..)`"
+        );
+        StartedCall(Started::Done(Err(InvalidStateError::new(
+            InvalidStateKind::UnmarkedAsyncClosure,
+            "a plain closure returned a future, which would never run; wrap it in `Async(..)`",
+        )
+        .into())))
     }
 }
 
@@ -125,7 +211,38 @@ where
 
 /// Marks a fallible closure: `Fallible(|| std::fs::read("x"))`. An `Err` fails the pending
 /// with [`PendingError::Failed`] (a [`PendingGroup`](crate::PendingGroup) sees a failure).
+///
+/// The error type comes from the closure. When nothing names it (`Fallible(|| Ok(1))`), use
+/// [`Fallible::boxed`], whose error type is [`BoxError`] (and `?` converts any error into it):
+///
+/// ```
+/// use async_kernel::caller::{Caller, CallerOptions, Fallible, Modifier};
+///
+/// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-fallible")).unwrap();
+/// let read = caller.call_soon(Fallible(|| std::fs::read("/no/such/file"))).unwrap();
+/// assert!(read.wait_sync(None).is_err()); // an io::Error: the type is named by `fs::read`
+/// let parsed = caller
+///     .call_soon(Fallible::boxed(|| {
+///         let n: u32 = "41".parse()?; // no turbofish needed
+///         Ok(n + 1)
+///     }))
+///     .unwrap();
+/// assert_eq!(parsed.wait_sync(None).unwrap(), 42);
+/// // Without `boxed`, name the error once: `Fallible(|| Ok::<_, std::io::Error>(1))`.
+/// caller.stop(true);
+/// ```
 pub struct Fallible<F>(pub F);
+
+impl<F> Fallible<F> {
+    /// A fallible closure whose error type is [`BoxError`]: `Fallible::boxed(|| Ok(1))`
+    /// needs no annotation.
+    pub fn boxed<T>(f: F) -> Self
+    where
+        F: FnOnce() -> Result<T, BoxError> + Send + 'static,
+    {
+        Fallible(f)
+    }
+}
 
 impl<F, T, E> IntoCall<FallibleMarker<(T, E)>> for Fallible<F>
 where
@@ -142,7 +259,20 @@ where
 }
 
 /// Marks a fallible async closure: `FallibleAsync(|| async { Ok::<_, io::Error>(1) })`.
+/// [`FallibleAsync::boxed`] fixes the error type to [`BoxError`], as [`Fallible::boxed`] does.
 pub struct FallibleAsync<F>(pub F);
+
+impl<F> FallibleAsync<F> {
+    /// A fallible async closure whose error type is [`BoxError`]:
+    /// `FallibleAsync::boxed(|| async { Ok(1) })` needs no annotation.
+    pub fn boxed<Fut, T>(f: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, BoxError>> + 'static,
+    {
+        FallibleAsync(f)
+    }
+}
 
 impl<F, Fut, T, E> IntoCall<FallibleAsyncMarker<(Fut, T, E)>> for FallibleAsync<F>
 where

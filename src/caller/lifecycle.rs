@@ -12,8 +12,8 @@ use crate::backend::{self, Backend, LocalSpawner, Runtime};
 use crate::event::Event;
 use crate::thread_role;
 
-use super::queue::Submissions;
 use super::scheduler::run_loop;
+use super::submissions::Submissions;
 use super::{Caller, CallerError, CallerInner, CallerOptions, CallerState, Modifier, registry};
 
 /// The name of a new caller thread when none is given (SPEC C1).
@@ -34,6 +34,21 @@ impl Caller {
     /// with a caller; [`CallerError::NoBackend`] when no backend is given or visible;
     /// [`CallerError::BackendUnavailable`]; [`CallerError::Start`] when the thread or its
     /// runtime cannot be created.
+    ///
+    /// # Example
+    /// ```
+    /// use async_kernel::caller::{Backend, Caller, CallerOptions, Modifier};
+    ///
+    /// let caller = Caller::new(
+    ///     Modifier::NewThread,
+    ///     CallerOptions::named("doc-new").backend(Backend::Tokio),
+    /// )?;
+    /// assert_eq!(caller.name(), "doc-new");
+    /// assert_eq!(caller.call_soon(|| 1 + 1)?.wait_sync(None)?, 2);
+    /// caller.stop(false);
+    /// caller.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(modifier: Modifier, options: CallerOptions) -> Result<Caller, CallerError> {
         let current = std::thread::current();
         let bound_thread = match modifier {
@@ -119,6 +134,7 @@ impl Caller {
                 parent: Mutex::new(Weak::new()),
                 stopped: Event::new(),
                 running_tasks: AtomicUsize::new(0),
+                function_queues: Default::default(),
             }),
         }
     }
@@ -275,6 +291,10 @@ impl Caller {
     ///
     /// # Panics
     /// Re-raises a panic of `body` after the caller has stopped.
+    ///
+    /// # Cancel safety
+    /// Dropping the future drops the loop and `body` with it: the caller's queued and running
+    /// calls are then never driven. Drive it to the end (it stops the caller when `body` ends).
     pub async fn run_async<F, Fut, R>(&self, body: F) -> Result<R, CallerError>
     where
         F: FnOnce(Caller) -> Fut,
@@ -299,7 +319,7 @@ impl Caller {
         self.stop(true);
         CallerError::Start {
             caller: self.inner.name.clone(),
-            source,
+            source: source.into(),
         }
     }
 
@@ -346,6 +366,20 @@ impl Caller {
     /// Otherwise it leaves the registry, force-stops its children, cancels every queued call,
     /// and has its loop cancel the running ones; `stopped` fires once it and its children are
     /// done. Returns the state. A caller that never started is stopped at once.
+    ///
+    /// # Example
+    /// ```
+    /// use async_kernel::caller::{Caller, CallerOptions, CallerState, Modifier};
+    ///
+    /// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-stop"))?;
+    /// let never = caller.call_later(std::time::Duration::from_secs(3600), || ())?;
+    /// let state = caller.stop(false);
+    /// assert!(state >= CallerState::Stopping);
+    /// assert!(never.wait_sync(None).unwrap_err().is_cancelled()); // queued work ends cancelled
+    /// caller.stopped().wait_sync(None)?;
+    /// assert_eq!(caller.state(), CallerState::Stopped);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stop(&self, force: bool) -> CallerState {
         if self.inner.protected && !force {
             return self.state();
@@ -378,6 +412,8 @@ impl Caller {
         for job in self.inner.queue.close() {
             job.cancel(&message);
         }
+        // SPEC C6: every queue_call queue closes; its unrun calls never run.
+        self.inner.function_queues.close_all(&message);
         if previous == CallerState::Initial {
             // No loop will ever run: finish here, once the children have stopped.
             self.finish_when_children_stopped();
@@ -389,6 +425,18 @@ impl Caller {
     ///
     /// # Errors
     /// [`CallerError::WrongThread`] when called on the caller's own thread.
+    ///
+    /// # Example
+    /// ```
+    /// use async_kernel::caller::{Caller, CallerOptions, Modifier};
+    ///
+    /// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-join"))?;
+    /// let thread = caller.thread();
+    /// caller.stop(false);
+    /// caller.join()?; // its thread has exited
+    /// assert!(Caller::get_current(thread).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn join(&self) -> Result<(), CallerError> {
         if self.thread_id() == Some(std::thread::current().id())
             && self.state() != CallerState::Stopped
@@ -417,6 +465,9 @@ impl Caller {
 
     /// A child by `name`, or a new child on a new thread that inherits this caller's backend and
     /// options (SPEC C11). Children stop with their parent, protected or not.
+    ///
+    /// A new child may be given the other backend explicitly (a mixed tree); it then does not
+    /// inherit this caller's backend options, which belong to this caller's backend.
     ///
     /// # Errors
     /// [`CallerError::BackendMismatch`] when the named child runs another backend; the errors

@@ -15,11 +15,14 @@
 
 mod call;
 mod driver;
+mod function_queue;
+#[cfg(feature = "zmq")]
+mod iopub;
 mod lifecycle;
 mod options;
-mod queue;
 mod registry;
 mod scheduler;
+mod submissions;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -29,15 +32,17 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-pub use self::call::{Async, Fallible, FallibleAsync, IntoCall};
+pub use self::call::{Async, Fallible, FallibleAsync, IntoCall, Plain};
+pub use self::function_queue::{IntoQueueFn, QueuedFunction};
 pub use self::options::{
     CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
 };
 pub use crate::backend::{Backend, BackendOptions, TokioOptions};
+#[doc(no_inline)]
 pub use crate::group::PendingGroup;
 
-use self::queue::Submissions;
 use self::scheduler::{CallJob, DelayedJob, DirectJob};
+use self::submissions::Submissions;
 use crate::any_pending::AnyPending;
 use crate::context::Context;
 use crate::event::Event;
@@ -64,6 +69,20 @@ use crate::pending::Pending;
 /// # Drop
 /// Dropping handles does not stop a caller; [`stop`](Caller::stop) does. A caller's thread
 /// holds its own handle until it has stopped.
+/// # Example
+/// ```
+/// use async_kernel::caller::{Async, Caller, CallerOptions, Modifier};
+///
+/// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-caller"))?;
+/// let pen = caller.call_soon(Async(|| async {
+///     let local = std::rc::Rc::new(21); // !Send is fine: it never leaves the caller's thread
+///     *local * 2
+/// }))?;
+/// assert_eq!(pen.wait_sync(None)?, 42);
+/// caller.stop(false);
+/// caller.join()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Caller {
     pub(crate) inner: Arc<CallerInner>,
@@ -88,6 +107,8 @@ pub(crate) struct CallerInner {
     parent: Mutex<Weak<CallerInner>>,
     stopped: Event,
     pub(crate) running_tasks: AtomicUsize,
+    /// The open per-function queues, closed on stop (SPEC C6, Q4).
+    pub(crate) function_queues: function_queue::CallerQueues,
 }
 
 impl CallerInner {
@@ -209,7 +230,8 @@ impl Caller {
         self.inner.protected
     }
 
-    /// The ZeroMQ context (placeholder until the `zmq` feature: always `None`).
+    /// The ZeroMQ context (SPEC C15): set, the caller has its own iopub socket while it runs.
+    /// Always `None` without the `zmq` feature.
     pub fn zmq_context(&self) -> Option<&ZmqContext> {
         self.inner.zmq_context.as_ref()
     }
@@ -358,6 +380,19 @@ impl Caller {
     ///
     /// # Errors
     /// As [`schedule_call`](Caller::schedule_call).
+    ///
+    /// # Example
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use async_kernel::caller::{Caller, CallerOptions, Modifier};
+    ///
+    /// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-later"))?;
+    /// let scheduled = Instant::now();
+    /// let pen = caller.call_later(Duration::from_millis(20), move || scheduled.elapsed())?;
+    /// assert!(pen.wait_sync(None)? >= Duration::from_millis(20));
+    /// caller.stop(false);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn call_later<W, M>(
         &self,
         delay: Duration,
@@ -383,9 +418,10 @@ impl Caller {
             .map_err(|_| self.not_accepting())
     }
 
-    /// A new [`PendingGroup`] (SPEC W5).
+    /// A new [`PendingGroup`] bound to this caller (SPEC W5): its
+    /// [`caller()`](PendingGroup::caller) is this caller, asked from any thread.
     pub fn create_pending_group(&self, shield: bool) -> PendingGroup {
-        PendingGroup::new().shield(shield)
+        PendingGroup::with_owner(shield, Some(Arc::new(self.clone())))
     }
 
     fn check_accepting(&self) -> Result<(), CallerError> {
@@ -404,10 +440,12 @@ impl Caller {
 }
 
 impl PendingGroup {
-    /// The caller of the current thread, if any (the reference's `PendingGroup.caller`, used to
-    /// start work that the group then tracks).
+    /// The group's caller (the reference's `PendingGroup.caller`, used to start work that the
+    /// group then tracks), the same from every thread: the caller that made it with
+    /// [`Caller::create_pending_group`], otherwise the caller of the thread that made it.
     pub fn caller(&self) -> Option<Caller> {
-        Caller::current()
+        self.owner::<Caller>()
+            .or_else(|| Caller::get_current(self.created_on()))
     }
 }
 

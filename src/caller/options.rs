@@ -25,8 +25,13 @@ pub enum Modifier {
     Manual,
 }
 
-/// Placeholder for a ZeroMQ context; the iopub socket support arrives with the `zmq` feature.
-/// No value of it can be made yet, so `CallerOptions::zmq_context` is always `None`.
+#[cfg(feature = "zmq")]
+pub use crate::iopub::ZmqContext;
+
+/// Stands in for a ZeroMQ context when the `zmq` feature is off: no value of it can be made,
+/// so `CallerOptions::zmq_context` is always `None`. With the feature this is
+/// `iopub::ZmqContext`.
+#[cfg(not(feature = "zmq"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZmqContext {
     _private: (),
@@ -43,7 +48,8 @@ pub struct CallerOptions {
     pub backend_options: Option<BackendOptions>,
     /// A protected caller ignores [`stop`](super::Caller::stop) unless forced.
     pub protected: bool,
-    /// ZeroMQ context for an iopub socket (placeholder: see [`ZmqContext`]).
+    /// ZeroMQ context: with one, the caller opens its own iopub socket while it runs
+    /// (SPEC C15; the `zmq` feature, see `async_kernel::iopub`); children inherit it (SPEC C11).
     pub zmq_context: Option<ZmqContext>,
     /// The span every call of this caller runs under (the reference's `log`); default: a span
     /// named `caller` with the caller's name.
@@ -80,6 +86,12 @@ impl CallerOptions {
     /// Sets `protected`.
     pub fn protected(mut self, protected: bool) -> Self {
         self.protected = protected;
+        self
+    }
+
+    /// Sets the ZeroMQ context (SPEC C15).
+    pub fn zmq_context(mut self, context: ZmqContext) -> Self {
+        self.zmq_context = Some(context);
         self
     }
 
@@ -185,8 +197,9 @@ impl fmt::Display for CallerState {
     }
 }
 
-/// What went wrong creating, entering or using a caller.
-#[derive(Debug, thiserror::Error)]
+/// What went wrong creating, entering or using a caller. Cheap to clone, like
+/// [`PendingError`](crate::PendingError).
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum CallerError {
     /// Work was handed to a caller that no longer accepts it (SPEC C7).
@@ -233,13 +246,13 @@ pub enum CallerError {
     #[error("the main thread has no caller yet; create it from the main thread")]
     NoMainThreadCaller,
     /// The caller's thread or runtime could not be created.
-    #[error("could not start caller {caller:?}: {source}")]
+    #[error("could not start caller {caller:?}")]
     Start {
         /// The caller's name.
         caller: String,
-        /// Why.
+        /// Why (the error's `source`). In an `Arc`, so that the error can be cloned.
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
     /// The caller cannot be entered or started in its state (SPEC C4).
     #[error("caller {caller:?} cannot be {action} while it is {state}")]

@@ -22,7 +22,7 @@ use crate::thread_role;
 
 use super::call::{IntoCall, OutcomeFuture, Started};
 use super::driver::TaskDriver;
-use super::queue::Batch;
+use super::submissions::Batch;
 use super::{CallerInner, CallerState};
 
 /// A unit of work in the submission queue.
@@ -253,6 +253,14 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
         spawner,
         tasks: RefCell::new(HashMap::new()),
         idle_waker: RefCell::new(None),
+    });
+    // SPEC C15: the caller's iopub socket lives while its loop runs, on its thread; it is
+    // ready (the forwarder subscribed) before the caller reports running.
+    #[cfg(feature = "zmq")]
+    let _iopub = caller.zmq_context.as_ref().and_then(|zmq_context| {
+        crate::iopub::open_thread_socket(zmq_context, &caller.name, &|| {
+            caller.state() >= CallerState::Stopping
+        })
     });
     if !caller.mark_running() {
         tracing::debug!(caller = %caller.name, "stopped before its loop started");

@@ -3,10 +3,14 @@
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::task::{Context, Poll};
+
+use futures_core::future::FusedFuture;
 
 use crate::any_pending::{AnyPending, CallbackId, WaiterKey};
 use crate::error::{
@@ -16,7 +20,7 @@ use crate::metadata::{MetaValue, Metadata};
 use crate::sync::{AtomicU8, AtomicU32, Mutex, MutexGuard, Ordering, lock};
 use crate::tracker;
 
-use super::state::{CANCELLED, DEFERRED, DONE, HAS_CANCELLER, NOT_STARTED, SET};
+use super::state::{CANCELLED, DEFERRED, DONE, HAS_CANCELLER, NOT_STARTED, SET, TAKEN};
 
 use super::inner::{Callback, Canceller, Core, Extras, Inner, Wakers, take_wakers};
 
@@ -35,10 +39,30 @@ use super::inner::{Callback, Canceller, Core, Extras, Inner, Wakers, take_wakers
 /// * Waiters (async or blocking) are released only after every done-callback has run (SPEC P10).
 /// * Once cancelled, the outcome is "cancelled", whatever the work returns (SPEC P7).
 ///
-/// # Drop
-/// Dropping a handle never cancels anything: fire-and-forget keeps working. Dropping an
-/// unfinished [`wait`](Pending::wait) (or `.await` on the pending) *does* cancel it, unless the
-/// wait was made with [`protect`](super::Wait::protect) (SPEC P10).
+/// # Awaiting, and the drop rule (SPEC P10)
+/// `Pending<T>` is itself a [`Future`] (for `T: Clone`), `Unpin` and fused, so it goes straight
+/// into `join_all`, `try_join_all`, `FuturesUnordered`, `tokio::join!`, `tokio::select!`,
+/// `futures::select!` and `tokio::time::timeout`. What dropping does follows one rule:
+/// *borrowing never cancels; giving up what you own does.*
+///
+/// * A handle that was never polled cancels nothing when dropped: fire-and-forget keeps working.
+///   A clone never inherits a wait.
+/// * A handle that was polled as a future (`pen.await`, or held by a combinator) owns a wait:
+///   dropping it before it returned its output cancels the pending, with a message saying so.
+/// * Polling through `&mut pen` keeps that wait with `pen`: a `select!` loop over `&mut pen`
+///   cancels nothing; dropping `pen` unfinished after the loop does.
+/// * Awaiting `&pen` (`(&pen).await`, `select! { r = &pen => .. }`, `timeout(d, &pen)`) is a
+///   borrowed wait: dropping it cancels nothing.
+/// * An explicit [`wait`](Pending::wait) is owned: dropped unfinished it cancels, unless made
+///   with [`protect(true)`](super::Wait::protect).
+///
+/// # Cancel safety
+/// Awaiting `&pen` is cancel-safe. Awaiting `pen` itself is not: abandoning it cancels the work.
+///
+/// # Taking a value that is not `Clone`
+/// `.await`, [`result`](Pending::result) and [`wait_sync`](Pending::wait_sync) clone the value
+/// for every reader. One consumer can move it out instead: [`take`](Pending::take),
+/// [`Wait::take`](super::Wait::take), [`wait_sync_take`](Pending::wait_sync_take) (SPEC P9).
 ///
 /// # Example
 /// ```
@@ -51,6 +75,18 @@ use super::inner::{Callback, Canceller, Core, Extras, Inner, Wakers, take_wakers
 /// ```
 pub struct Pending<T> {
     pub(crate) inner: Arc<Inner<T>>,
+    /// This handle's own wait, used when the handle itself is polled as a future.
+    awaiting: Awaiting,
+}
+
+/// The wait a handle runs when it is polled as a future (the drop rule in [`Pending`]'s docs).
+#[derive(Default)]
+struct Awaiting {
+    key: WaiterKey,
+    /// Polled as a future at least once: from then on this handle owns a wait.
+    polled: bool,
+    /// The wait returned its output: dropping the handle gives nothing up.
+    finished: bool,
 }
 
 static NEXT_CALLBACK_ID: AtomicU64 = AtomicU64::new(1);
@@ -60,12 +96,29 @@ fn next_callback_id() -> CallbackId {
 }
 
 impl<T> Clone for Pending<T> {
+    /// Another handle to the same pending. The clone has not awaited anything: dropping it
+    /// never cancels, whatever this handle was doing.
     fn clone(&self) -> Self {
-        Pending {
-            inner: Arc::clone(&self.inner),
+        Pending::from_inner(Arc::clone(&self.inner))
+    }
+}
+
+impl<T> Drop for Pending<T> {
+    /// Gives up this handle's wait, if it was polled as a future and is unfinished: that
+    /// cancels the pending (the drop rule). A handle never polled cancels nothing.
+    fn drop(&mut self) {
+        if self.awaiting.key.is_some() {
+            self.inner.forget_waiter(&mut self.awaiting.key);
+        }
+        if self.awaiting.polled && !self.awaiting.finished && !self.done() {
+            self.cancel(Some(DROPPED_WAIT_MESSAGE));
         }
     }
 }
+
+/// The cancel message of a wait given up unfinished (SPEC P10).
+pub(crate) const DROPPED_WAIT_MESSAGE: &str =
+    "Cancelled because its waiter was dropped before it was done.";
 
 impl<T> PartialEq for Pending<T> {
     fn eq(&self, other: &Self) -> bool {
@@ -93,7 +146,7 @@ impl<T: Send + 'static> PartialEq<Pending<T>> for AnyPending {
 
 impl<T: Send + 'static> From<Pending<T>> for AnyPending {
     fn from(pen: Pending<T>) -> Self {
-        AnyPending { inner: pen.inner }
+        pen.erase()
     }
 }
 
@@ -204,17 +257,15 @@ impl<T: Send + 'static> Pending<T> {
     }
 
     fn from_parts(extras: Option<Box<Extras<T>>>) -> Self {
-        Pending {
-            inner: Arc::new(Inner {
-                state: AtomicU8::new(0),
-                runner: AtomicU32::new(0),
-                core: Mutex::new(Core {
-                    outcome: None,
-                    waker: None,
-                    extras,
-                }),
+        Pending::from_inner(Arc::new(Inner {
+            state: AtomicU8::new(0),
+            runner: AtomicU32::new(0),
+            core: Mutex::new(Core {
+                outcome: None,
+                waker: None,
+                extras,
             }),
-        }
+        }))
     }
 
     /// This pending as a type-erased handle.
@@ -227,6 +278,16 @@ impl<T: Send + 'static> Pending<T> {
     /// An identifier unique among live pendings (the same as [`AnyPending::id`]).
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.inner) as *const () as usize
+    }
+}
+
+impl<T> Pending<T> {
+    /// A handle around `inner` that has not awaited anything.
+    pub(crate) fn from_inner(inner: Arc<Inner<T>>) -> Self {
+        Pending {
+            inner,
+            awaiting: Awaiting::default(),
+        }
     }
 
     /// Sets the value (SPEC P4). When cancellation was requested before, the pending ends
@@ -257,7 +318,7 @@ impl<T: Send + 'static> Pending<T> {
             drop(core);
             return Err(InvalidStateError::new(
                 InvalidStateKind::AlreadyDone,
-                format!("{self:?} is already done; its outcome cannot be set again"),
+                "the pending is already done; its outcome cannot be set again",
             ));
         }
         let outcome = if state & CANCELLED != 0 {
@@ -322,6 +383,20 @@ impl<T: Send + 'static> Pending<T> {
 
     /// Cancels the pending (SPEC P5, P6).
     ///
+    /// ```
+    /// use async_kernel::Pending;
+    ///
+    /// let pen: Pending<u32> = Pending::new();
+    /// assert!(pen.cancel(Some("not needed")));
+    /// assert!(pen.done() && pen.cancelled()); // no canceller: done at once
+    /// assert_eq!(pen.cancel_message().as_deref(), Some("not needed"));
+    /// assert!(pen.result().unwrap_err().is_cancelled());
+    /// assert!(pen.cancel(Some("again"))); // done already: reports that it ended cancelled
+    /// ```
+    ///
+    /// # Panics
+    /// Never: a panicking canceller is logged and the pending ends cancelled at once.
+    ///
     /// On a done pending this does nothing and returns whether it ended cancelled. Otherwise the
     /// message is appended to earlier ones (`"a"` then `"b"` gives `"a\nb"`; `None` keeps the
     /// earlier text) and `true` is returned. Without a canceller the pending is done (cancelled)
@@ -350,7 +425,7 @@ impl<T: Send + 'static> Pending<T> {
                 drop(core);
                 wakers.wake();
                 if let Some(c) = canceller {
-                    c(msg);
+                    self.run_canceller(&c, msg);
                 }
                 return true;
             }
@@ -413,7 +488,7 @@ impl<T: Send + 'static> Pending<T> {
             drop(core);
             return Err(InvalidStateError::new(
                 InvalidStateKind::CancellerAlreadySet,
-                format!("{self:?} is done or already has a canceller"),
+                "the pending is done or already has a canceller",
             ));
         }
         let canceller: Canceller = Arc::new(canceller);
@@ -421,9 +496,30 @@ impl<T: Send + 'static> Pending<T> {
         self.inner.state.fetch_or(HAS_CANCELLER, Ordering::AcqRel);
         drop(core);
         if state & CANCELLED != 0 {
-            canceller(None);
+            self.run_canceller(&canceller, None);
         }
         Ok(())
+    }
+
+    /// Calls the canceller with `msg`. A panicking canceller cannot stop the work any more, so
+    /// the pending ends cancelled here (SPEC P6 needs it to end somehow): the panic is logged,
+    /// never raised out of `cancel`.
+    fn run_canceller(&self, canceller: &Canceller, msg: Option<&str>) {
+        let Err(payload) = catch_unwind(AssertUnwindSafe(|| canceller(msg))) else {
+            return;
+        };
+        tracing::error!(
+            pending = ?self,
+            panic = %panic_text(&*payload),
+            "a canceller panicked; the pending ends cancelled without waiting for its work"
+        );
+        let mut core = lock(&self.inner.core);
+        if self.inner.state.load(Ordering::Acquire) & SET != 0 {
+            return;
+        }
+        let message = cancel_text(&core);
+        core.outcome = Some(Err(PendingError::cancelled(message)));
+        self.finish(core, SET | CANCELLED);
     }
 
     /// Runs `callback` once when the pending completes, on the completing thread, after the
@@ -461,7 +557,9 @@ impl<T: Send + 'static> Pending<T> {
     /// is not done.
     pub fn exception(&self) -> Result<Option<PendingError>, PendingError> {
         let core = lock(&self.inner.core);
+        let taken = self.inner.state.load(Ordering::Acquire) & TAKEN != 0;
         let found = match &core.outcome {
+            None if taken => Some(Ok(None)),
             None if self.cancelled() => Some(Err(PendingError::cancelled(cancel_text(&core)))),
             None => None,
             Some(Ok(_)) => Some(Ok(None)),
@@ -469,9 +567,11 @@ impl<T: Send + 'static> Pending<T> {
             Some(Err(e)) => Some(Ok(Some(e.clone()))),
         };
         drop(core);
-        found.unwrap_or_else(|| Err(not_done(self)))
+        found.unwrap_or_else(|| Err(not_done()))
     }
+}
 
+impl<T: Send + 'static> Pending<T> {
     /// The runner takes the call: false when it is already done (cancelled before it started).
     /// From here on, cancellation is delivered by the runner (SPEC P6).
     pub(crate) fn begin_run(&self) -> bool {
@@ -501,7 +601,7 @@ impl<T: Send + 'static> Pending<T> {
         if crate::thread_role::is_caller_thread(runner) {
             return Err(InvalidStateError::new(
                 InvalidStateKind::WouldDeadlock,
-                format!("blocking on {self:?} from the thread of the caller that must run it would deadlock"),
+                "blocking on this pending from the thread of the caller that must run it would deadlock",
             )
             .into());
         }
@@ -514,29 +614,122 @@ impl<T: Send + 'static> Pending<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> Pending<T> {
-    /// The outcome without waiting (SPEC P9).
+impl<T: Clone> Pending<T> {
+    /// The outcome without waiting (SPEC P9), as a clone: every reader gets the value.
     ///
     /// # Errors
-    /// The failure, the cancellation, or [`PendingError::InvalidState`] when not done.
+    /// The failure, the cancellation, or [`PendingError::InvalidState`] when not done
+    /// ([`InvalidStateKind::NotDone`]) or when the value was moved out by
+    /// [`take`](Pending::take) ([`InvalidStateKind::AlreadyTaken`]).
     pub fn result(&self) -> Result<T, PendingError> {
         let core = lock(&self.inner.core);
         let found = match &core.outcome {
             Some(outcome) => Some(outcome.clone()),
-            None if self.cancelled() => Some(Err(PendingError::cancelled(cancel_text(&core)))),
-            None => None,
+            None => self.outcome_missing(&core),
         };
         drop(core);
-        found.unwrap_or_else(|| Err(not_done(self)))
+        found.unwrap_or_else(|| Err(not_done()))
     }
 }
 
-fn not_done<T: Send + 'static>(pen: &Pending<T>) -> PendingError {
-    InvalidStateError::new(
-        InvalidStateKind::NotDone,
-        format!("{pen:?} is not done yet"),
-    )
-    .into()
+impl<T> Pending<T> {
+    /// Moves the value out, without waiting (the single consumer of a value that is not
+    /// `Clone`, such as a `File`; SPEC P9). Exactly one `take` gets the value; every later
+    /// reader ([`take`](Pending::take), [`result`](Pending::result), `.await`) gets
+    /// [`InvalidStateKind::AlreadyTaken`]. A failure or a cancellation is not consumed: it is
+    /// returned to every taker.
+    ///
+    /// Wait first with [`Wait::take`](super::Wait::take) (async) or
+    /// [`wait_sync_take`](Pending::wait_sync_take) (blocking).
+    ///
+    /// # Errors
+    /// The failure or the cancellation; [`PendingError::InvalidState`] when not done
+    /// ([`InvalidStateKind::NotDone`]) or already taken ([`InvalidStateKind::AlreadyTaken`]).
+    ///
+    /// # Example
+    /// ```
+    /// use async_kernel::{InvalidStateKind, Pending, PendingError};
+    ///
+    /// struct Connection; // not Clone
+    /// let pen: Pending<Connection> = Pending::new();
+    /// pen.set_result(Connection).unwrap();
+    /// let _conn: Connection = pen.take().unwrap();
+    /// match pen.take() {
+    ///     Err(PendingError::InvalidState(e)) => assert_eq!(e.kind(), InvalidStateKind::AlreadyTaken),
+    ///     _ => unreachable!("a value leaves a pending once"),
+    /// }
+    /// ```
+    pub fn take(&self) -> Result<T, PendingError> {
+        let mut core = lock(&self.inner.core);
+        let found = match core.outcome.take() {
+            Some(Ok(value)) => {
+                self.inner.state.fetch_or(TAKEN, Ordering::AcqRel);
+                Some(Ok(value))
+            }
+            Some(Err(e)) => {
+                core.outcome = Some(Err(e.clone()));
+                Some(Err(e))
+            }
+            None => self.outcome_missing(&core),
+        };
+        drop(core);
+        found.unwrap_or_else(|| Err(not_done()))
+    }
+
+    /// What a reader gets when the outcome slot is empty: the cancellation being delivered,
+    /// "already taken", or `None` (not done).
+    fn outcome_missing<V>(&self, core: &Core<T>) -> Option<Result<V, PendingError>> {
+        let state = self.inner.state.load(Ordering::Acquire);
+        if state & TAKEN != 0 {
+            Some(Err(InvalidStateError::new(
+                InvalidStateKind::AlreadyTaken,
+                "the value of this pending was already taken by move",
+            )
+            .into()))
+        } else if state & CANCELLED != 0 {
+            Some(Err(PendingError::cancelled(cancel_text(core))))
+        } else {
+            None
+        }
+    }
+}
+
+/// `pen.await` (and `join_all`, `FuturesUnordered`, `select!` over pendings): waits for the
+/// outcome and clones the value (SPEC P10).
+///
+/// # Cancel safety
+/// Polling a handle makes it own a wait: dropping that handle before it returned its output
+/// cancels the pending (unless it is done). Polling through `&mut pen` keeps the wait with the
+/// handle, so a `select!` loop over `&mut pen` cancels nothing until `pen` itself is dropped.
+/// Awaiting `&pen` never cancels (see [`Pending`]'s drop rule).
+impl<T: Clone> Future for Pending<T> {
+    type Output = Result<T, PendingError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.awaiting.polled = true;
+        if this
+            .inner
+            .poll_done(cx, &mut this.awaiting.key)
+            .is_pending()
+        {
+            return Poll::Pending;
+        }
+        this.awaiting.finished = true;
+        this.inner.forget_waiter(&mut this.awaiting.key);
+        Poll::Ready(this.result())
+    }
+}
+
+impl<T: Clone> FusedFuture for Pending<T> {
+    /// True once this handle returned its output as a future.
+    fn is_terminated(&self) -> bool {
+        self.awaiting.finished
+    }
+}
+
+fn not_done() -> PendingError {
+    InvalidStateError::new(InvalidStateKind::NotDone, "the pending is not done yet").into()
 }
 
 fn cancel_text<T>(core: &Core<T>) -> String {
@@ -556,7 +749,7 @@ pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
 /// Appended to the message of a scheduled call cancelled before it started (SPEC C9).
 pub(crate) const CANCELLED_BEFORE_STARTED: &str = "Cancelled before started.";
 
-impl<T: Send + 'static> fmt::Debug for Pending<T> {
+impl<T> fmt::Debug for Pending<T> {
     /// `<Pending ⛔ message=… 🏁 at 0x… metadata: {…}>`: cancelled mark and message, done 🏁 or
     /// running 🏃, identity, truncated metadata (SPEC P2).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

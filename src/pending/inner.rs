@@ -229,11 +229,11 @@ impl<T: Send + 'static> ErasedPending for Inner<T> {
     }
 
     fn cancel(self: Arc<Self>, msg: Option<&str>) -> bool {
-        Pending { inner: self }.cancel(msg)
+        Pending::from_inner(self).cancel(msg)
     }
 
     fn add_hook(self: Arc<Self>, hook: Hook) -> Option<CallbackId> {
-        let pen = Pending { inner: self };
+        let pen = Pending::from_inner(self);
         if pen.inner.state.load(Ordering::Acquire) & DONE != 0 {
             hook(&pen.erase());
             return None;
@@ -258,7 +258,7 @@ impl<T: Send + 'static> ErasedPending for Inner<T> {
     }
 
     fn wait_done_sync(self: Arc<Self>, timeout: Option<Duration>) -> Result<(), PendingError> {
-        Pending { inner: self }.wait_sync_done(timeout)
+        Pending::from_inner(self).wait_sync_done(timeout)
     }
 
     fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

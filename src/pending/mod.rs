@@ -11,9 +11,11 @@ mod state;
 mod wait;
 
 pub use self::core::{Pending, PendingBuilder};
-pub use self::wait::{Wait, WaitDone};
+pub use self::wait::{Wait, WaitDone, WaitTake};
 pub use crate::any_pending::{AnyPending, CallbackId, WaitDoneAny};
-pub use crate::error::{CancelledError, InvalidStateError, InvalidStateKind, PendingError};
+pub use crate::error::{
+    BoxError, CancelledError, GroupError, InvalidStateError, InvalidStateKind, PendingError,
+};
 pub use crate::group::PendingGroup;
 pub use crate::manager::{Countdown, PendingManager};
 pub use crate::metadata::{MetaValue, Metadata};

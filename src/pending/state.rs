@@ -23,3 +23,6 @@ pub(crate) const NOT_STARTED: u8 = 0b1_0000;
 /// A scheduled call is running: cancelling only flags it and wakes its waiters (the task's
 /// driver is one of them); the driver sets the outcome once the work has stopped (SPEC P6).
 pub(crate) const DEFERRED: u8 = 0b10_0000;
+/// The value was moved out by [`Pending::take`](super::Pending::take): the outcome slot is
+/// empty although the pending is done, and later readers are told it was taken (SPEC P9).
+pub(crate) const TAKEN: u8 = 0b100_0000;

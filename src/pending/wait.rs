@@ -1,6 +1,7 @@
 //! Waiting for a pending: the async [`Wait`] future and the blocking `wait_sync`.
 
 use std::future::{Future, IntoFuture};
+
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -10,7 +11,7 @@ use crate::any_pending::WaiterKey;
 use crate::error::PendingError;
 use crate::sync::{Condvar, Mutex, Ordering, Timer, brief_yield, lock};
 
-use super::core::Pending;
+use super::core::{DROPPED_WAIT_MESSAGE, Pending};
 use super::state::DONE;
 
 /// How many times a blocking waiter yields its time slice before it parks. Results produced on
@@ -21,14 +22,15 @@ const SPIN_YIELDS: u32 = if cfg!(loom) { 0 } else { 16 };
 
 impl<T: Send + 'static> Pending<T> {
     /// Waits for the outcome (SPEC P10). Configure with [`Wait::timeout`], [`Wait::protect`] and
-    /// [`Wait::without_result`]; awaiting the pending itself is `pen.wait().await`.
+    /// [`Wait::without_result`]; awaiting the pending itself (`pen.await`) waits the same way.
     ///
     /// The wait ends when the pending is done *and* its done-callbacks have run.
     ///
     /// # Cancel safety
-    /// Dropping the unfinished future after it was first polled, or reaching its timeout,
-    /// cancels the pending with a message saying so, unless the wait was made with
-    /// `protect(true)`. A wait that was never polled cancels nothing.
+    /// The wait is owned: dropping the unfinished future after it was first polled, or
+    /// reaching its timeout, cancels the pending with a message saying so, unless the wait was
+    /// made with `protect(true)`. A wait that was never polled cancels nothing. For a wait that
+    /// never cancels, await `&pen` (see the drop rule on [`Pending`]).
     pub fn wait(&self) -> Wait<T> {
         self.clone().into_wait()
     }
@@ -47,7 +49,20 @@ impl<T: Send + 'static> Pending<T> {
     }
 
     /// Blocks this thread until done (SPEC P11), at most `timeout`, then returns the outcome.
-    /// A timeout does not cancel the pending.
+    /// A timeout does not cancel the pending; `Some(Duration::MAX)` is the same as `None`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use async_kernel::{Pending, PendingError};
+    ///
+    /// let pen: Pending<u32> = Pending::new();
+    /// let late = pen.wait_sync(Some(Duration::from_millis(5)));
+    /// assert!(matches!(late, Err(PendingError::TimedOut(_))));
+    /// assert!(!pen.cancelled()); // a blocking timeout gives nothing up
+    /// let setter = pen.clone();
+    /// std::thread::spawn(move || setter.set_result(7).unwrap());
+    /// assert_eq!(pen.wait_sync(None).unwrap(), 7);
+    /// ```
     ///
     /// # Errors
     /// The pending's error; [`PendingError::TimedOut`]; [`PendingError::InvalidState`] at once
@@ -58,6 +73,19 @@ impl<T: Send + 'static> Pending<T> {
     {
         self.wait_sync_done(timeout)?;
         self.result()
+    }
+
+    /// Like [`wait_sync`](Pending::wait_sync), then moves the value out with
+    /// [`take`](Pending::take): for values that are not `Clone`.
+    ///
+    /// # Errors
+    /// As [`wait_sync`](Pending::wait_sync), and [`InvalidStateKind::AlreadyTaken`] when another
+    /// consumer took the value first.
+    ///
+    /// [`InvalidStateKind::AlreadyTaken`]: crate::InvalidStateKind::AlreadyTaken
+    pub fn wait_sync_take(&self, timeout: Option<Duration>) -> Result<T, PendingError> {
+        self.wait_sync_done(timeout)?;
+        self.take()
     }
 
     /// Like [`wait_sync`](Pending::wait_sync) with the reference's `result=False`: only waits,
@@ -77,7 +105,8 @@ impl<T: Send + 'static> Pending<T> {
                 return Ok(());
             }
         }
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large for the clock (`Duration::MAX`) means no deadline.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let parker = Arc::new(Parker::default());
         let waker = Waker::from(parker.clone());
         let mut cx = Context::from_waker(&waker);
@@ -168,19 +197,48 @@ pub struct Wait<T: Send + 'static> {
 impl<T: Send + 'static> Wait<T> {
     /// Gives up after `timeout` with [`PendingError::TimedOut`] (and cancels the pending unless
     /// protected).
+    ///
+    /// # Cancel safety
+    /// Reaching the timeout gives the wait up: it cancels the pending unless protected.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
     /// With `true`, neither a timeout nor dropping this future cancels the pending.
+    ///
+    /// # Cancel safety
+    /// A protected wait is cancel-safe: drop it and wait again with a new one.
     pub fn protect(mut self, protect: bool) -> Self {
         self.protect = protect;
         self
     }
 
+    /// Waits, then moves the value out ([`Pending::take`]): how a value that is not `Clone`
+    /// leaves a pending asynchronously. Only one consumer gets the value; a later one gets
+    /// [`InvalidStateKind::AlreadyTaken`](crate::InvalidStateKind::AlreadyTaken).
+    ///
+    /// ```
+    /// use async_kernel::Pending;
+    ///
+    /// let pen: Pending<Vec<u8>> = Pending::new();
+    /// pen.set_result(vec![1, 2, 3]).unwrap();
+    /// let bytes = futures::executor::block_on(pen.wait().take()).unwrap();
+    /// assert_eq!(bytes, [1, 2, 3]);
+    /// ```
+    ///
+    /// # Cancel safety
+    /// As this wait: dropping the future unfinished cancels the pending unless protected; the
+    /// value stays in the pending until the future returns it.
+    pub fn take(self) -> WaitTake<T> {
+        WaitTake { wait: self }
+    }
+
     /// Only waits: the output is `Ok(())` once done, whatever the outcome (the reference's
     /// `result=False`). Timeouts are still reported.
+    ///
+    /// # Cancel safety
+    /// As this wait: dropping the future unfinished cancels the pending unless protected.
     pub fn without_result(self) -> WaitDone<T> {
         WaitDone { wait: self }
     }
@@ -217,9 +275,7 @@ impl<T: Send + 'static> Drop for Wait<T> {
         self.pending.inner.forget_waiter(&mut self.key);
         // A wait that was never polled never started waiting: dropping it cancels nothing.
         if self.polled && !self.finished && !self.protect && !self.pending.done() {
-            self.pending.cancel(Some(
-                "Cancelled because its waiter was dropped before it was done.",
-            ));
+            self.pending.cancel(Some(DROPPED_WAIT_MESSAGE));
         }
     }
 }
@@ -238,6 +294,9 @@ impl<T: Clone + Send + 'static> Future for Wait<T> {
 }
 
 /// The future of [`Wait::without_result`]; resolves once the pending is done.
+///
+/// # Cancel safety
+/// As [`Wait`]: dropping it unfinished cancels the pending unless the wait was protected.
 #[must_use = "futures do nothing unless polled"]
 pub struct WaitDone<T: Send + 'static> {
     wait: Wait<T>,
@@ -251,21 +310,35 @@ impl<T: Send + 'static> Future for WaitDone<T> {
     }
 }
 
-impl<T: Clone + Send + 'static> IntoFuture for Pending<T> {
-    type Output = Result<T, PendingError>;
-    type IntoFuture = Wait<T>;
+/// The future of [`Wait::take`]; resolves to the value, moved out of the pending.
+///
+/// # Cancel safety
+/// As [`Wait`]: dropping it unfinished cancels the pending unless the wait was protected.
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitTake<T: Send + 'static> {
+    wait: Wait<T>,
+}
 
-    /// `pen.await` is `pen.wait().await`: dropping it early cancels the pending.
-    fn into_future(self) -> Wait<T> {
-        self.into_wait()
+impl<T: Send + 'static> Future for WaitTake<T> {
+    type Output = Result<T, PendingError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.wait.poll_completion(cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(this.wait.pending.take()),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }
 
+/// `(&pen).await`, or `select! { r = &pen => .. }`: a *borrowed* wait, which never cancels the
+/// pending when dropped (borrowing never cancels; see [`Pending`]'s drop rule).
 impl<T: Clone + Send + 'static> IntoFuture for &Pending<T> {
     type Output = Result<T, PendingError>;
     type IntoFuture = Wait<T>;
 
     fn into_future(self) -> Wait<T> {
-        self.wait()
+        self.wait().protect(true)
     }
 }

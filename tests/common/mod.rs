@@ -35,6 +35,40 @@ pub fn new_caller(name: &str) -> Caller {
     Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts")
 }
 
+/// The backend other than `backend` (for mixed trees and mismatch errors).
+pub fn other_backend(backend: Backend) -> Backend {
+    match backend {
+        Backend::Tokio => Backend::Smol,
+        Backend::Smol => Backend::Tokio,
+    }
+}
+
+/// Every backend compiled into this build, for tests that must run them one after another.
+pub fn backends() -> Vec<Backend> {
+    [Backend::Tokio, Backend::Smol]
+        .into_iter()
+        .filter(|b| b.is_available())
+        .collect()
+}
+
+/// A caller on a new thread running `backend`.
+pub fn new_caller_on(backend: Backend, name: &str) -> Caller {
+    Caller::new(
+        Modifier::NewThread,
+        CallerOptions::named(name).backend(backend),
+    )
+    .expect("caller starts")
+}
+
+/// A caller of `backend` bound to this thread and not started.
+pub fn manual_on(backend: Backend, name: &str) -> Caller {
+    Caller::new(
+        Modifier::Manual,
+        CallerOptions::named(name).backend(backend),
+    )
+    .expect("manual caller")
+}
+
 /// A tokio caller bound to this thread and not started.
 pub fn manual(name: &str) -> Caller {
     Caller::new(
@@ -156,6 +190,8 @@ pub fn run<F: Future>(fut: F) -> F::Output {
 pub fn cancel_message<T>(out: Result<T, PendingError>) -> String {
     match out {
         Err(PendingError::Cancelled(c)) => c.message().to_owned(),
+        // A group that a member's failure cancelled reports the failure, with the same message.
+        Err(PendingError::GroupFailed(g)) => g.message().to_owned(),
         Err(e) => panic!("expected the group to report cancellation, got {e:?}"),
         Ok(_) => panic!("expected the group to report cancellation, got Ok"),
     }

@@ -1,0 +1,29 @@
+//! A group made by `caller.create_pending_group(..)` reports that caller from any thread
+//! (issue 6, point 11; BEHAVIOUR W5).
+
+mod common;
+
+use async_kernel::PendingGroup;
+
+use common::{new_caller, shutdown};
+
+// BEHAVIOUR W5: the group's caller is fixed when the group is made.
+#[test]
+fn a_group_reports_its_caller_from_any_thread() {
+    let caller = new_caller("group-owner");
+    let pg = caller.create_pending_group(false);
+    assert_eq!(
+        pg.caller().map(|c| c.name().to_owned()).as_deref(),
+        Some("group-owner")
+    );
+    let elsewhere = std::thread::spawn({
+        let pg = pg.clone();
+        move || pg.caller().map(|c| c.name().to_owned())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(elsewhere.as_deref(), Some("group-owner"));
+    // A plain group made on a thread without a caller has none, from anywhere.
+    assert!(PendingGroup::new().caller().is_none());
+    shutdown(&caller);
+}
