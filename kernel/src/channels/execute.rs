@@ -2,14 +2,13 @@
 //! mode — queued (one consumer runs queue-mode cells in order), as a task on the shell's loop,
 //! or on a worker thread — and answers its request when it ends.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 
 use async_kernel::PendingError;
-use async_kernel::caller::{Async, Caller, CallerOptions, Modifier};
+use async_kernel::caller::{Async, Caller, CallerOptions, Modifier, QueuedFunction};
 use jupyter_protocol::{ReplyError, ReplyStatus};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use super::kernel::{RunningCell, State, lock};
 use crate::interpreter::{BoxFuture, CellContext, Outcome, OutputSink};
@@ -19,6 +18,8 @@ use crate::wire::Message;
 
 /// A cell waiting for or in execution.
 pub(crate) struct Job {
+    /// Order of submission of queue-mode cells (for `stop_on_error`).
+    seq: u64,
     request: Message,
     code: String,
     count: usize,
@@ -93,6 +94,7 @@ pub(crate) fn submit(state: &Arc<State>, request: Message) {
     }
     let mode = RunMode::of_cell(&code, &request.metadata);
     let job = Job {
+        seq: state.submitted.fetch_add(1, Ordering::AcqRel),
         stop_on_error: flag(&request.content, "stop_on_error", true),
         allow_stdin: flag(&request.content, "allow_stdin", false),
         request,
@@ -104,8 +106,8 @@ pub(crate) fn submit(state: &Arc<State>, request: Message) {
     };
     match job.mode {
         RunMode::Queue => {
-            if let Err(mpsc::error::SendError(job)) = state.queue.send(job) {
-                abort(state, &job);
+            if let Err(error) = state.shell.queue_call(&state.cells, job) {
+                tracing::warn!(%error, "shell caller refused a cell (stopping)");
             }
         }
         RunMode::Task | RunMode::Thread(_) => {
@@ -123,18 +125,25 @@ pub(crate) fn submit(state: &Arc<State>, request: Message) {
     }
 }
 
-/// Runs queue-mode cells one at a time, in order. After a failed cell whose request asked for
-/// `stop_on_error`, every cell queued by then is answered `aborted`.
-pub(crate) async fn consume_queue(state: Arc<State>, mut queued: mpsc::UnboundedReceiver<Job>) {
-    while let Some(job) = queued.recv().await {
-        let stop_on_error = job.stop_on_error;
-        let failed = run_cell(&state, job).await;
-        if failed && stop_on_error {
-            while let Ok(job) = queued.try_recv() {
+/// The queued function of queue-mode cells: the shell's `queue_call` runs them one at a time,
+/// in order. After a failed cell whose request asked for `stop_on_error`, every cell submitted
+/// by then is answered `aborted` when its turn comes.
+pub(crate) fn queued_cells(state: Weak<State>) -> QueuedFunction<Job, ()> {
+    QueuedFunction::new(Async(move |job: Job| {
+        let state = state.upgrade();
+        async move {
+            let Some(state) = state else { return };
+            if job.seq < state.abort_below.load(Ordering::Acquire) {
                 abort(&state, &job);
+                return;
+            }
+            let stop_on_error = job.stop_on_error;
+            if run_cell(&state, job).await && stop_on_error {
+                let submitted = state.submitted.load(Ordering::Acquire);
+                state.abort_below.fetch_max(submitted, Ordering::AcqRel);
             }
         }
-    }
+    }))
 }
 
 fn abort(state: &Arc<State>, job: &Job) {

@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use async_kernel::caller::{Async, Caller, CallerOptions, Modifier};
+use async_kernel::caller::{Caller, CallerOptions, Modifier, QueuedFunction};
 use async_kernel::{Event, Pending};
-use tokio::sync::mpsc;
 
 use super::execute::{self, Job};
 use super::heartbeat::Heartbeat;
@@ -59,7 +58,12 @@ pub(crate) struct State {
     pub(crate) history: Mutex<History>,
     pub(crate) running: Mutex<HashMap<u64, RunningCell>>,
     pub(crate) next_cell: AtomicU64,
-    pub(crate) queue: mpsc::UnboundedSender<Job>,
+    /// Queue-mode cells, run by the shell's `queue_call`.
+    pub(crate) cells: QueuedFunction<Job, ()>,
+    /// Queue-mode cells submitted so far.
+    pub(crate) submitted: AtomicU64,
+    /// Queue-mode cells submitted before this number are aborted (`stop_on_error`).
+    pub(crate) abort_below: AtomicU64,
     pub(crate) named: Mutex<HashMap<String, Caller>>,
     pub(crate) comms: Mutex<HashMap<String, String>>,
     pub(crate) shutdown: Event,
@@ -134,8 +138,7 @@ impl Kernel {
             .map_err(|e| KernelError::Caller("control", e))?;
 
         let waiting = Arc::new(Waiting::default());
-        let (queue, queued) = mpsc::unbounded_channel();
-        let state = Arc::new(State {
+        let state = Arc::new_cyclic(|weak| State {
             stdin: Stdin {
                 outbox: stdin_out,
                 session: session.clone(),
@@ -151,17 +154,13 @@ impl Kernel {
             history: Mutex::new(History::new()),
             running: Mutex::new(HashMap::new()),
             next_cell: AtomicU64::new(0),
-            queue,
+            cells: execute::queued_cells(weak.clone()),
+            submitted: AtomicU64::new(0),
+            abort_below: AtomicU64::new(0),
             named: Mutex::new(HashMap::new()),
             comms: Mutex::new(HashMap::new()),
             shutdown: Event::new(),
         });
-
-        // The queue of queue-mode cells: one consumer on the shell's loop runs them in order.
-        let consumer = state.clone();
-        shell
-            .call_soon(Async(move || execute::consume_queue(consumer, queued)))
-            .map_err(|e| KernelError::Caller("shell", e))?;
 
         let mut threads = vec![iopub_thread];
         let signer = session.signer().clone();
