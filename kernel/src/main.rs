@@ -14,6 +14,8 @@ use async_kernel_jupyter::channels::Kernel;
 use async_kernel_jupyter::connection::ConnectionInfo;
 use async_kernel_jupyter::kernelspec::{self, InstallTarget};
 use async_kernel_jupyter::lua::LuaInterpreter;
+use signal_hook::consts::SIGINT;
+use signal_hook::iterator::Signals;
 
 const USAGE: &str = "usage: async-kernel -f CONNECTION_FILE
        async-kernel install [--user | --sys-prefix | --prefix DIR]";
@@ -104,6 +106,31 @@ fn serve(connection_file: PathBuf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // SIGINT (a front-end with `interrupt_mode: signal`, or Ctrl-C) interrupts the running
+    // cells instead of ending the process.
+    let signals = match Signals::new([SIGINT]) {
+        Ok(mut signals) => {
+            let handle = signals.handle();
+            let interrupter = kernel.interrupter();
+            let thread = std::thread::Builder::new()
+                .name("signals".into())
+                .spawn(move || {
+                    for _ in signals.forever() {
+                        let cells = interrupter.interrupt();
+                        tracing::info!(cells, "SIGINT: interrupted");
+                    }
+                });
+            thread.ok().map(|thread| (handle, thread))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "SIGINT is not handled");
+            None
+        }
+    };
     kernel.run_until_shutdown();
+    if let Some((handle, thread)) = signals {
+        handle.close();
+        let _ = thread.join();
+    }
     ExitCode::SUCCESS
 }

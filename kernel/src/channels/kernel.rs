@@ -88,6 +88,25 @@ impl State {
     }
 }
 
+/// Interrupts a kernel's running cells; see [`Kernel::interrupter`].
+#[derive(Clone)]
+pub struct Interrupter {
+    state: Arc<State>,
+}
+
+impl std::fmt::Debug for Interrupter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Interrupter")
+    }
+}
+
+impl Interrupter {
+    /// Interrupts every running cell; returns how many there were.
+    pub fn interrupt(&self) -> usize {
+        self.state.interrupt_all()
+    }
+}
+
 /// A running kernel.
 pub struct Kernel {
     state: Arc<State>,
@@ -229,6 +248,13 @@ impl Kernel {
     /// Interrupts every running cell (what `interrupt_request` and SIGINT do).
     pub fn interrupt(&self) {
         self.state.interrupt_all();
+    }
+
+    /// A handle that interrupts the running cells from any thread (a signal handler's).
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter {
+            state: self.state.clone(),
+        }
     }
 
     /// An event set when a `shutdown_request` was answered.

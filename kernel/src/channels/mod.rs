@@ -10,4 +10,4 @@ mod requests;
 pub mod socket;
 pub mod stdin;
 
-pub use self::kernel::{Kernel, KernelError};
+pub use self::kernel::{Interrupter, Kernel, KernelError};

@@ -1,6 +1,7 @@
 """The kernel's behaviour seen from `jupyter_client` (issue 10): run modes, answers while a
 cell runs, interrupt, stdin, stop_on_error, comms, shutdown."""
 
+import signal
 import time
 import uuid
 
@@ -121,6 +122,18 @@ def test_interrupt_stops_an_infinite_loop(kernel):
     assert reply["content"]["ename"] == "KeyboardInterrupt"
     after = kc.execute_interactive("kept + 1", timeout=TIMEOUT)
     assert after["content"]["status"] == "ok"
+
+
+# KERNEL I2: SIGINT interrupts the running cells instead of ending the kernel.
+def test_sigint_interrupts(kernel):
+    km, kc = kernel
+    run = kc.execute("while true do end")
+    time.sleep(0.3)
+    km.signal_kernel(signal.SIGINT)
+    reply = reply_to(kc, run)
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert km.is_alive()
+    assert kc.execute_interactive("1", timeout=TIMEOUT)["content"]["status"] == "ok"
 
 
 # KERNEL S1: input() asks on stdin and gets the front-end's answer.
