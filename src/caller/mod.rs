@@ -27,7 +27,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use self::call::{Async, Fallible, FallibleAsync, IntoCall};
 pub use self::options::{
@@ -226,7 +226,13 @@ impl Caller {
 
     /// The children created with [`get`](Caller::get) that have not stopped yet (SPEC C11).
     pub fn children(&self) -> Vec<Caller> {
-        self.inner.lock_children().clone()
+        // The list also holds stopped children whose threads are not joined yet.
+        self.inner
+            .lock_children()
+            .iter()
+            .filter(|c| c.state() != CallerState::Stopped)
+            .cloned()
+            .collect()
     }
 
     /// The caller that created this one with `get`, unless it has stopped (SPEC C14).
@@ -318,7 +324,7 @@ impl Caller {
             None => Box::new(call),
             Some(d) => Box::new(DelayedJob {
                 call,
-                not_before: Instant::now() + d,
+                not_before: scheduler::deadline_after(d),
             }),
         };
         match self.inner.queue.push(job) {
@@ -414,7 +420,7 @@ impl PendingGroup {
 impl fmt::Debug for Caller {
     /// `Caller<name tokio 🏃 running 2 children>`, like the reference's repr.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.inner.lock_children().len();
+        let n = self.children().len();
         let children = match n {
             0 => String::new(),
             1 => " 1 child".to_owned(),

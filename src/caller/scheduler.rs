@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::any_pending::AnyPending;
 use crate::backend::LocalSpawner;
@@ -121,6 +121,18 @@ fn finish_unstarted<T: Send + 'static>(pen: &Pending<T>) {
     if !pen.done() {
         let _ = pen.set_outcome(Err(crate::error::PendingError::cancelled("")));
     }
+}
+
+/// How far ahead a deadline that `Instant` cannot hold is put: a century, "never" in practice.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// The instant `delay` from now, saturated: a delay past what `Instant` can hold (such as
+/// `Duration::MAX`) gives a far deadline instead of a panic.
+pub(crate) fn deadline_after(delay: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
 }
 
 /// A `call_later` call: waits in a task until `not_before`, then runs (SPEC C8: the delay
