@@ -216,6 +216,8 @@ fn current_thread_with_another_backend_is_backend_mismatch() {
 }
 
 #[test]
+// With one backend compiled in, that one is used (tests/caller_backend_choice.rs).
+#[cfg(all(feature = "tokio", feature = "smol"))]
 fn manual_without_backend_on_a_plain_thread_is_no_backend_and_says_why() {
     // SPEC C2
     match Caller::new(Modifier::Manual, CallerOptions::named("create-no-backend")) {
@@ -232,6 +234,8 @@ fn manual_without_backend_on_a_plain_thread_is_no_backend_and_says_why() {
 }
 
 #[test]
+// With one backend compiled in, that one is used (tests/caller_backend_choice.rs).
+#[cfg(all(feature = "tokio", feature = "smol"))]
 fn current_thread_without_backend_on_a_plain_thread_is_no_backend() {
     // SPEC C2
     let result = Caller::new(
