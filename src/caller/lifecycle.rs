@@ -394,7 +394,9 @@ impl Caller {
         }
         let message = self.inner.stop_message();
         for job in self.inner.queue.close() {
-            job.cancel(&message);
+            // Never unwinds into this thread: a panicking destructor of the job's closure is
+            // contained, and the calls behind it are still cancelled.
+            job.cancel(&message, &self.inner.name);
         }
         if previous == CallerState::Initial {
             // No loop will ever run: finish here, once the children have stopped. The children's

@@ -331,7 +331,7 @@ impl Caller {
             Ok(()) => Ok(pen),
             Err(job) => {
                 // Closed between the check and the push: the pending must still end.
-                job.cancel(&self.inner.stop_message());
+                job.cancel(&self.inner.stop_message(), &self.inner.name);
                 Err(self.not_accepting())
             }
         }

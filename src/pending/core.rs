@@ -260,10 +260,15 @@ impl<T: Send + 'static> Pending<T> {
                 format!("{self:?} is already done; its outcome cannot be set again"),
             ));
         }
-        let outcome = if state & CANCELLED != 0 {
-            Err(PendingError::cancelled(cancel_text(&core)))
+        // A value that gives way to the cancellation is dropped only once the pending is done
+        // and unlocked: its destructor is user code and may panic.
+        let (outcome, rejected) = if state & CANCELLED != 0 {
+            (
+                Err(PendingError::cancelled(cancel_text(&core))),
+                Some(outcome),
+            )
         } else {
-            outcome
+            (outcome, None)
         };
         let mut flags = SET;
         if matches!(outcome, Err(PendingError::Cancelled(_))) {
@@ -271,6 +276,7 @@ impl<T: Send + 'static> Pending<T> {
         }
         core.outcome = Some(outcome);
         self.finish(core, flags);
+        drop(rejected);
         Ok(())
     }
 
