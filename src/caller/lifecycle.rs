@@ -117,6 +117,7 @@ impl Caller {
             .log
             .unwrap_or_else(|| tracing::info_span!("caller", name = %name, backend = %backend));
         let id = registry::next_id();
+        crate::call_names::register_caller(id, &name);
         Caller {
             inner: Arc::new(CallerInner {
                 id,

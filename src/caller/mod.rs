@@ -133,6 +133,13 @@ impl CallerInner {
     }
 }
 
+impl Drop for CallerInner {
+    fn drop(&mut self) {
+        // Pendings name their caller by id (SPEC P2); the name lives as long as the caller.
+        crate::call_names::forget_caller(self.id);
+    }
+}
+
 impl PartialEq for Caller {
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
@@ -297,7 +304,7 @@ impl Caller {
         let make_pending = || {
             let mut builder = Pending::builder()
                 .allow_tracking(!untracked)
-                .scheduled(self.inner.id);
+                .scheduled(self.inner.id, crate::call_names::function_id::<W>());
             for (key, value) in metadata {
                 builder = builder.metadata(key, value);
             }

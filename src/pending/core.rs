@@ -13,7 +13,7 @@ use crate::error::{
     BoxError, InvalidStateError, InvalidStateKind, PendingError, accumulate_message,
 };
 use crate::metadata::{MetaValue, Metadata};
-use crate::sync::{AtomicU8, AtomicU32, Mutex, MutexGuard, Ordering, lock};
+use crate::sync::{AtomicU8, AtomicU16, AtomicU32, Mutex, MutexGuard, Ordering, lock};
 use crate::tracker;
 
 use super::state::{CANCELLED, DEFERRED, DONE, HAS_CANCELLER, NOT_STARTED, SET};
@@ -115,8 +115,8 @@ impl<T: Send + 'static> Default for Pending<T> {
 pub struct PendingBuilder<T> {
     metadata: Vec<(Cow<'static, str>, MetaValue)>,
     allow_tracking: bool,
-    /// `(caller id, initial state bits)` for the pending of a scheduled call.
-    scheduled: Option<u32>,
+    /// `(caller id, function id)` for the pending of a scheduled call.
+    scheduled: Option<(u32, u16)>,
     _marker: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -140,8 +140,9 @@ impl<T: Send + 'static> PendingBuilder<T> {
 
     /// Makes the pending of a call scheduled on caller `caller_id`: queued (not started), and
     /// not to be blocked on from that caller's thread.
-    pub(crate) fn scheduled(mut self, caller_id: u32) -> Self {
-        self.scheduled = Some(caller_id);
+    /// `function_id` names its function (`call_names`).
+    pub(crate) fn scheduled(mut self, caller_id: u32, function_id: u16) -> Self {
+        self.scheduled = Some((caller_id, function_id));
         self
     }
 
@@ -159,9 +160,10 @@ impl<T: Send + 'static> PendingBuilder<T> {
             })
         });
         let pen = Pending::from_parts(extras);
-        if let Some(caller_id) = self.scheduled {
+        if let Some((caller_id, function_id)) = self.scheduled {
             // Not shared yet: plain stores, no read-modify-write.
             pen.inner.runner.store(caller_id, Ordering::Relaxed);
+            pen.inner.function.store(function_id, Ordering::Relaxed);
             pen.inner.state.store(NOT_STARTED, Ordering::Relaxed);
         }
         // An empty context holds no tracker: skip the slot lookups.
@@ -208,6 +210,7 @@ impl<T: Send + 'static> Pending<T> {
             inner: Arc::new(Inner {
                 state: AtomicU8::new(0),
                 runner: AtomicU32::new(0),
+                function: AtomicU16::new(0),
                 core: Mutex::new(Core {
                     outcome: None,
                     waker: None,
