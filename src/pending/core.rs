@@ -595,7 +595,7 @@ mod loom_models {
     fn begin_run_races_cancel() {
         model(|| {
             let pen: Pending<u32> = Pending::builder()
-                .scheduled(7)
+                .scheduled(7, 0)
                 .build()
                 .expect("an empty context has no tracker");
             let runner = pen.clone();
