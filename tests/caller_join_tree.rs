@@ -44,13 +44,18 @@ fn threads_named(prefix: &str) -> usize {
 
 /// Sets its flag when the thread holding it exits, slowly: it makes a thread's exit outlast
 /// its caller's `stopped` event by far, so a `join` that does not wait for it is caught.
-struct SlowExit(Arc<AtomicBool>);
+struct SlowExit(Arc<AtomicBool>, Duration);
+
+/// How long a [`SlowExit`] holds its thread in the single-tree tests.
+const SLOW_EXIT: Duration = Duration::from_millis(50);
+/// The same in the thousand-tree test (a quarter of the trees use it).
+const SHORT_EXIT: Duration = Duration::from_millis(2);
 
 impl Drop for SlowExit {
     fn drop(&mut self) {
         // Not ordering the test: only widening the window in which a thread still runs
         // after its caller reported stopped.
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(self.1);
         self.0.store(true, Ordering::SeqCst);
     }
 }
@@ -73,7 +78,9 @@ fn join_on_the_root_waits_for_a_child_that_stopped_first() {
         for (caller, flag) in [&child, &grandchild].into_iter().zip(&exited) {
             let flag = flag.clone();
             caller
-                .call_soon(move || ON_EXIT.with(|e| *e.borrow_mut() = Some(SlowExit(flag))))
+                .call_soon(move || {
+                    ON_EXIT.with(|e| *e.borrow_mut() = Some(SlowExit(flag, SLOW_EXIT)))
+                })
                 .unwrap()
                 .wait_sync(T)
                 .unwrap();
@@ -110,7 +117,7 @@ fn join_on_a_caller_that_never_ran_waits_for_its_childrens_threads() {
         let exited = Arc::new(AtomicBool::new(false));
         let flag = exited.clone();
         child
-            .call_soon(move || ON_EXIT.with(|e| *e.borrow_mut() = Some(SlowExit(flag))))
+            .call_soon(move || ON_EXIT.with(|e| *e.borrow_mut() = Some(SlowExit(flag, SLOW_EXIT))))
             .unwrap()
             .wait_sync(T)
             .unwrap();
@@ -143,8 +150,17 @@ fn a_thousand_tree_stops_leave_no_descendant_thread_behind() {
             0 | 1 => {
                 child.stop(true);
             }
-            // The child stops first and has reported stopped.
+            // The child stops first and has reported stopped; its thread takes a moment to
+            // exit (so a join that forgets it is caught at once, not in a few trees in 1,000).
             2 => {
+                let exited = Arc::new(AtomicBool::new(false));
+                child
+                    .call_soon(move || {
+                        ON_EXIT.with(|e| *e.borrow_mut() = Some(SlowExit(exited, SHORT_EXIT)))
+                    })
+                    .unwrap()
+                    .wait_sync(T)
+                    .unwrap();
                 child.stop(true);
                 child.stopped().wait_sync(T).unwrap();
             }
