@@ -256,7 +256,9 @@ impl Caller {
         (parent.state() != CallerState::Stopped).then_some(parent)
     }
 
-    /// Set once the caller has stopped and all its children have (SPEC C6, C14).
+    /// Set once the caller has stopped and all its children have (SPEC C6, C14). Blocking on
+    /// it with [`Event::wait_sync`] on the caller's own thread is an error at once (it would
+    /// wait for itself, SPEC P11).
     pub fn stopped(&self) -> Event {
         self.inner.stopped.clone()
     }
