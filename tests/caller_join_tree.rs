@@ -176,3 +176,19 @@ fn a_thousand_tree_stops_leave_no_descendant_thread_behind() {
         );
     }
 }
+
+#[test]
+fn get_by_name_never_returns_a_stopped_child_still_waiting_to_be_joined() {
+    // SPEC C11 (`get` finds a running child by name, or makes a new one)
+    let root = root(Backend::Tokio, "jw-get-root");
+    let first = root.get(CallerOptions::named("jw-get-child")).unwrap();
+    first.stop(true);
+    first.stopped().wait_sync(T).unwrap();
+    let second = root.get(CallerOptions::named("jw-get-child")).unwrap();
+    assert_ne!(first, second);
+    assert!(second.running() || second.state() < async_kernel::CallerState::Stopping);
+    assert_eq!(root.children(), vec![second.clone()]);
+    root.stop(true);
+    root.join().unwrap();
+    assert!(second.stopped().is_set());
+}

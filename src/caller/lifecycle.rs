@@ -454,14 +454,16 @@ impl Caller {
         Ok(())
     }
 
-    /// True when its thread has exited or was joined (or it never had one).
+    /// True when its thread has exited or was joined (or it never had one). False while
+    /// someone else holds the handle (a `join` in progress): it is then not gone yet.
     fn thread_exited(&self) -> bool {
-        self.inner
-            .join_handle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            .is_none_or(JoinHandle::is_finished)
+        match self.inner.join_handle.try_lock() {
+            Ok(handle) => handle.as_ref().is_none_or(JoinHandle::is_finished),
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                p.into_inner().as_ref().is_none_or(JoinHandle::is_finished)
+            }
+            Err(std::sync::TryLockError::WouldBlock) => false,
+        }
     }
 
     /// Stops and joins every child still listed (each joins its own descendants), and forgets
