@@ -195,3 +195,37 @@ fn a_value_that_gives_way_to_a_cancellation_and_panics_on_drop_is_contained() {
         caller.join().unwrap();
     }
 }
+
+static BOMB: std::sync::LazyLock<async_kernel::ContextVar<Arc<PanicOnDrop>>> =
+    std::sync::LazyLock::new(|| async_kernel::ContextVar::new("bomb"));
+
+#[test]
+fn a_context_value_set_by_a_call_that_panics_on_drop_is_contained() {
+    // BEHAVIOUR: user panics are contained everywhere (RUST.md); SPEC C8 (a call runs in its
+    // own context, which ends with it)
+    for backend in backends() {
+        let caller = new_on(backend, "drop-context");
+        let drops = Arc::new(AtomicUsize::new(0));
+        let d = drops.clone();
+        let plain = caller
+            .call_soon(move || {
+                let _ = BOMB.set(Arc::new(PanicOnDrop(d)));
+                1
+            })
+            .unwrap();
+        let d = drops.clone();
+        let task = caller
+            .call_soon(Async(move || async move {
+                let _ = BOMB.set(Arc::new(PanicOnDrop(d)));
+                2
+            }))
+            .unwrap();
+        assert_eq!(plain.wait_sync(T).unwrap(), 1, "{backend}");
+        assert_eq!(task.wait_sync(T).unwrap(), 2, "{backend}");
+        assert_eq!(caller.call_soon(|| 5).unwrap().wait_sync(T).unwrap(), 5);
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "{backend}");
+        assert!(caller.running(), "{backend}");
+        caller.stop(false);
+        caller.join().unwrap();
+    }
+}

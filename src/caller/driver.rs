@@ -68,7 +68,10 @@ impl<T: Send + 'static> TaskDriver<T> {
         let caller = lp.as_ref().map_or("", |l| l.caller.name.as_str());
         // The future is user code: its destructor may panic. Contain it, so the pending still
         // ends and the loop goes on.
-        drop_contained(self.future.take(), caller);
+        drop_contained(
+            (self.future.take(), std::mem::take(&mut self.context)),
+            caller,
+        );
         self.pen.inner.forget_waiter(&mut self.key);
         // Uncounted before the outcome is published: whoever sees the pending done also sees
         // the task gone from `running_tasks`.
