@@ -17,8 +17,8 @@ fn expected() -> Option<Backend> {
 
 #[test]
 fn a_current_thread_caller_uses_the_only_backend_compiled_in() {
-    // SPEC C2 (a backend that can be determined is used; beyond the reference: the only one
-    // compiled in can be)
+    // SPEC C2 (a backend that can be determined is used); BEHAVIOUR CX5 (the only one compiled
+    // in is)
     std::thread::spawn(|| {
         let result = Caller::new(
             Modifier::CurrentThread,
@@ -44,7 +44,7 @@ fn a_current_thread_caller_uses_the_only_backend_compiled_in() {
 
 #[test]
 fn a_manual_caller_uses_the_only_backend_compiled_in() {
-    // SPEC C2
+    // SPEC C2; BEHAVIOUR CX5
     std::thread::spawn(|| {
         let result = Caller::new(Modifier::Manual, CallerOptions::named("choice-manual"));
         match (expected(), result) {
@@ -62,6 +62,6 @@ fn a_manual_caller_uses_the_only_backend_compiled_in() {
 
 #[test]
 fn only_compiled_names_the_single_backend_of_this_build() {
-    // SPEC C2
+    // SPEC C2; BEHAVIOUR CX5
     assert_eq!(Backend::only_compiled(), expected());
 }

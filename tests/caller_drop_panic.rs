@@ -49,7 +49,7 @@ fn cancelled(e: &PendingError) -> bool {
 
 #[test]
 fn a_call_cancelled_before_it_starts_whose_capture_panics_on_drop_ends_and_the_batch_goes_on() {
-    // BEHAVIOUR: user panics are contained everywhere (RUST.md); SPEC C9 (cancelled before
+    // BEHAVIOUR CX2 (contained panics); SPEC C9 (cancelled before
     // started), C6 (no pending is lost)
     capture_logs();
     for backend in backends() {
@@ -102,7 +102,7 @@ fn a_call_cancelled_before_it_starts_whose_capture_panics_on_drop_ends_and_the_b
 
 #[test]
 fn stop_draining_calls_whose_captures_panic_on_drop_does_not_unwind_and_ends_them_all() {
-    // BEHAVIOUR: user panics are contained everywhere (RUST.md); SPEC C6 (stop cancels every
+    // BEHAVIOUR CX2 (contained panics); SPEC C6 (stop cancels every
     // queued call; no pending is lost)
     for backend in backends() {
         let caller = new_on(backend, "drop-stop");
@@ -157,7 +157,7 @@ fn stop_draining_calls_whose_captures_panic_on_drop_does_not_unwind_and_ends_the
 
 #[test]
 fn a_value_that_gives_way_to_a_cancellation_and_panics_on_drop_is_contained() {
-    // BEHAVIOUR: user panics are contained everywhere (RUST.md); SPEC P7 (a cancellation
+    // BEHAVIOUR CX2 (contained panics); SPEC P7 (a cancellation
     // requested while the call ran wins over its value)
     for backend in backends() {
         let caller = new_on(backend, "drop-value");
@@ -201,7 +201,7 @@ static BOMB: std::sync::LazyLock<async_kernel::ContextVar<Arc<PanicOnDrop>>> =
 
 #[test]
 fn a_context_value_set_by_a_call_that_panics_on_drop_is_contained() {
-    // BEHAVIOUR: user panics are contained everywhere (RUST.md); SPEC C8 (a call runs in its
+    // BEHAVIOUR CX2 (contained panics); SPEC C8 (a call runs in its
     // own context, which ends with it)
     for backend in backends() {
         let caller = new_on(backend, "drop-context");

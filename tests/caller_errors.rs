@@ -35,7 +35,7 @@ fn is_would_deadlock(e: &PendingError) -> bool {
 
 #[test]
 fn join_on_the_callers_own_thread_names_the_misuse() {
-    // SPEC C4, P11 (blocking on what only this thread can finish is an error, not a deadlock)
+    // BEHAVIOUR CX1; SPEC C4, P11 (blocking on what only this thread can finish is an error)
     let caller = new_on(Backend::Tokio, "err-join-self");
     let c = caller.clone();
     let (own_thread, text) = caller
@@ -57,7 +57,7 @@ fn join_on_the_callers_own_thread_names_the_misuse() {
 
 #[test]
 fn waiting_for_stopped_on_the_callers_own_thread_is_an_error_at_once() {
-    // SPEC P11 (the stopped event is set by the caller's own thread)
+    // BEHAVIOUR CX1; SPEC P11 (the stopped event is set by the caller's own thread)
     for backend in backends() {
         let caller = new_on(backend, "err-stopped-self");
         let c = caller.clone();
@@ -88,7 +88,7 @@ fn waiting_for_stopped_on_the_callers_own_thread_is_an_error_at_once() {
 
 #[test]
 fn waiting_for_stopped_on_the_thread_of_an_unentered_caller_is_an_error() {
-    // SPEC P11 (a manual caller can only run on its own thread)
+    // BEHAVIOUR CX1; SPEC P11 (a manual caller can only run on its own thread)
     let caller = manual("err-stopped-manual");
     let err = caller.stopped().wait_sync(Some(common::GUARD)).unwrap_err();
     assert!(is_would_deadlock(&err), "{err:?}");
@@ -104,7 +104,7 @@ fn waiting_for_stopped_on_the_thread_of_an_unentered_caller_is_an_error() {
 
 #[test]
 fn event_wait_sync_with_duration_max_waits_without_limit() {
-    // SPEC C14 (stopped is an event that can be blocked on); a saturated timeout, no panic
+    // BEHAVIOUR CX1 (a saturated timeout, no panic); SPEC C14
     for backend in backends() {
         let caller = new_on(backend, "err-event-max");
         let stopped = caller.stopped();
@@ -121,7 +121,7 @@ fn event_wait_sync_with_duration_max_waits_without_limit() {
 
 #[test]
 fn call_later_with_duration_max_is_scheduled_far_ahead_and_cancellable() {
-    // SPEC C8 (call_later), C6 (stop cancels it); a saturated deadline, no panic
+    // BEHAVIOUR CX1 (a saturated deadline, no panic); SPEC C8, C6 (stop cancels it)
     for backend in backends() {
         let caller = new_on(backend, "err-later-max");
         let far = caller.call_later(Duration::MAX, || 1).unwrap();
@@ -141,7 +141,7 @@ fn call_later_with_duration_max_is_scheduled_far_ahead_and_cancellable() {
 
 #[test]
 fn a_caller_name_with_a_nul_byte_is_an_error() {
-    // SPEC C1, C3 (the name names the caller's thread)
+    // BEHAVIOUR CX1 (NUL in a name); SPEC C1, C3 (the name names the caller's thread)
     for modifier in [Modifier::NewThread, Modifier::Manual] {
         let err = Caller::new(
             modifier,

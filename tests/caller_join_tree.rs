@@ -66,7 +66,7 @@ thread_local! {
 
 #[test]
 fn join_on_the_root_waits_for_a_child_that_stopped_first() {
-    // BEHAVIOUR: join leaves no thread behind (beyond the reference); SPEC C6, C11
+    // BEHAVIOUR CX3 (join leaves no thread behind); SPEC C6, C11
     for backend in backends() {
         let root = root(backend, "jw-root");
         let child = root.get(CallerOptions::named("jw-child")).unwrap();
@@ -103,7 +103,7 @@ fn join_on_the_root_waits_for_a_child_that_stopped_first() {
 
 #[test]
 fn join_on_a_caller_that_never_ran_waits_for_its_childrens_threads() {
-    // BEHAVIOUR: join leaves no thread behind; SPEC C6 (a caller that never ran stops once its
+    // BEHAVIOUR CX3 (join leaves no thread behind); SPEC C6 (a caller that never ran stops once its
     // children have)
     std::thread::spawn(|| {
         let parent = Caller::new(
@@ -135,7 +135,7 @@ fn join_on_a_caller_that_never_ran_waits_for_its_childrens_threads() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_thousand_tree_stops_leave_no_descendant_thread_behind() {
-    // BEHAVIOUR: join leaves no thread behind; SPEC C6, C11
+    // BEHAVIOUR CX3 (join leaves no thread behind); SPEC C6, C11
     const TREES: usize = 1000;
     let backends = backends();
     for i in 0..TREES {

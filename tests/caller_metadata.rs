@@ -22,7 +22,8 @@ fn text(value: Option<&MetaValue>) -> String {
 
 #[test]
 fn a_call_names_its_function_and_caller() {
-    // SPEC P2 (a scheduled call's metadata: the function's name, the caller, delay, user keys)
+    // SPEC P2 (a scheduled call's metadata: the function's name, the caller, delay, user
+    // keys); BEHAVIOUR CX4 (how they are named)
     let caller = new_caller("meta-named");
     let pen = caller.call_soon(answer).unwrap();
     let metadata = pen.metadata();
@@ -39,7 +40,7 @@ fn a_call_names_its_function_and_caller() {
 
 #[test]
 fn closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers() {
-    // SPEC P2
+    // SPEC P2; BEHAVIOUR CX4
     let caller = new_caller("meta-closures");
     let plain = caller.call_soon(|| 1).unwrap();
     let asynchronous = caller.call_soon(Async(|| async { 2 })).unwrap();
@@ -62,7 +63,7 @@ fn closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers() 
 
 #[test]
 fn user_keys_and_the_delay_follow_the_names() {
-    // SPEC P2, C8 (call_later records its delay)
+    // SPEC P2, C8 (call_later records its delay); BEHAVIOUR CX4
     let caller = new_caller("meta-user-keys");
     let (blocker, release) = block(&caller);
     let pen = caller

@@ -32,7 +32,7 @@ impl Future for YieldOnce {
 
 #[test]
 fn scope_sets_the_value_for_the_closure_only() {
-    // BEHAVIOUR: scoped context values (beyond the reference: Python's `Context.run`)
+    // BEHAVIOUR CX6 (scoped context values, like Python's `Context.run`)
     let var = ContextVar::new("scope-only");
     assert_eq!(var.scope(1, || var.get()), Some(1));
     assert_eq!(var.get(), None);
@@ -44,7 +44,7 @@ fn scope_sets_the_value_for_the_closure_only() {
 
 #[test]
 fn nothing_set_inside_a_scope_outlives_it_even_when_it_panics() {
-    // BEHAVIOUR: scoped context values
+    // BEHAVIOUR CX6 (scoped context values)
     let var = ContextVar::new("scope-panic");
     let other = ContextVar::new("scope-panic-other");
     var.scope(1, || {
@@ -64,7 +64,7 @@ fn nothing_set_inside_a_scope_outlives_it_even_when_it_panics() {
 
 #[test]
 fn a_scoped_set_is_undone_when_its_guard_drops() {
-    // BEHAVIOUR: scoped context values
+    // BEHAVIOUR CX6 (scoped context values)
     let var = ContextVar::new("guard");
     let token = var.set(1);
     {
@@ -85,7 +85,7 @@ fn a_scoped_set_is_undone_when_its_guard_drops() {
 
 #[test]
 fn scope_async_keeps_its_value_across_awaits_and_leaves_nothing_on_the_thread() {
-    // BEHAVIOUR: scoped context values; SPEC T2 (context travels with the future)
+    // BEHAVIOUR CX6 (scoped context values); SPEC T2 (context travels with the future)
     let seen = common::block_on(USER.scope_async("ada".to_owned(), async {
         let before = USER.get();
         YieldOnce(false).await;
@@ -103,7 +103,7 @@ fn scope_async_keeps_its_value_across_awaits_and_leaves_nothing_on_the_thread() 
 
 #[test]
 fn two_scoped_futures_on_one_thread_never_see_each_others_value() {
-    // BEHAVIOUR: scoped context values (no leak between tasks polled on one thread)
+    // BEHAVIOUR CX6 (scoped context values) (no leak between tasks polled on one thread)
     let task = |name: &'static str| {
         USER.scope_async(name.to_owned(), async move {
             let mut seen = Vec::new();
@@ -122,7 +122,7 @@ fn two_scoped_futures_on_one_thread_never_see_each_others_value() {
 
 #[test]
 fn scope_async_captures_the_current_context_when_it_is_made() {
-    // BEHAVIOUR: scoped context values (like `Context::current().wrap(..)`)
+    // BEHAVIOUR CX6 (scoped context values) (like `Context::current().wrap(..)`)
     let future = OTHER.scope(4, || {
         USER.scope_async("grace".to_owned(), async { (USER.get(), OTHER.get()) })
     });
@@ -135,7 +135,7 @@ fn scope_async_captures_the_current_context_when_it_is_made() {
 
 #[test]
 fn scope_async_in_a_callers_task_leaves_nothing_for_the_next_call() {
-    // BEHAVIOUR: scoped context values; SPEC C8 (a call runs in its captured context)
+    // BEHAVIOUR CX6 (scoped context values); SPEC C8 (a call runs in its captured context)
     let caller = new_caller("ctx-scope-caller");
     let inside = caller
         .call_soon(Async(|| {
