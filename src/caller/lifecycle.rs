@@ -365,6 +365,9 @@ impl Caller {
     /// Otherwise it leaves the registry, force-stops its children, cancels every queued call,
     /// and has its loop cancel the running ones; `stopped` fires once it and its children are
     /// done. Returns the state. A caller that never started is stopped at once.
+    ///
+    /// Never unwinds: the closures of cancelled calls are dropped here with any panic of their
+    /// destructors contained and logged, and every call behind them still ends.
     pub fn stop(&self, force: bool) -> CallerState {
         if self.inner.protected && !force {
             return self.state();

@@ -369,7 +369,8 @@ impl Caller {
     }
 
     /// Schedules `work` to run no sooner than `delay` after this call (SPEC C8: the delay counts
-    /// from scheduling, not from when the loop gets to it).
+    /// from scheduling, not from when the loop gets to it). A delay too long for a deadline
+    /// (`Duration::MAX`) saturates: the call waits until cancelled or the caller stops.
     ///
     /// # Errors
     /// As [`schedule_call`](Caller::schedule_call).
