@@ -87,6 +87,7 @@
 
 mod any_pending;
 mod backend;
+mod call_names;
 pub mod caller;
 pub mod context;
 mod error;

@@ -230,7 +230,7 @@ pub enum CallerError {
     },
     /// No backend was given and none can be determined (SPEC C2).
     #[error(
-        "no backend was given and none can be determined on this thread (no tokio runtime is running here); pass a backend in CallerOptions or use Modifier::NewThread"
+        "no backend was given and none can be determined on this thread (no tokio runtime is running here and more than one backend is compiled in); pass a backend in CallerOptions or use Modifier::NewThread"
     )]
     NoBackend,
     /// The backend is not compiled into this build.
@@ -267,6 +267,22 @@ pub enum CallerError {
     /// A caller bound to another thread was entered from this one.
     #[error("caller {caller:?} belongs to another thread; enter it from its own thread")]
     WrongThread {
+        /// The caller's name.
+        caller: String,
+    },
+    /// The caller's name contains a NUL byte (it names the caller's thread, and thread names
+    /// cannot hold one).
+    #[error("caller name {name:?} contains a NUL byte, which a thread name cannot hold")]
+    InvalidName {
+        /// The name asked for.
+        name: String,
+    },
+    /// [`join`](super::Caller::join) was called on the caller's own thread, which would wait for
+    /// itself.
+    #[error(
+        "caller {caller:?} cannot be joined from its own thread; it would wait for itself (call stop and return instead)"
+    )]
+    JoinOwnThread {
         /// The caller's name.
         caller: String,
     },
