@@ -46,6 +46,7 @@ mod sync;
 mod thread_role;
 mod tracker;
 
+pub use crate::caller::{AsCompleted, Items, ReturnWhen, WorkerPool};
 pub use crate::caller::{Backend, Caller, CallerError, CallerOptions, CallerState, Modifier};
 pub use crate::context::{Context, ContextVar};
 pub use crate::error::{

@@ -119,6 +119,7 @@ impl Caller {
                 parent: Mutex::new(Weak::new()),
                 stopped: Event::new(),
                 running_tasks: AtomicUsize::new(0),
+                pool: super::WorkerPool::new(),
             }),
         }
     }
@@ -371,10 +372,12 @@ impl Caller {
         };
         tracing::debug!(caller = %self.inner.name, "stopping");
         registry::remove(self);
+        let message = self.inner.stop_message();
+        // Before the children stop: no worker may return to the pool now (SPEC C6, C12).
+        self.inner.pool.shared.close(&message);
         for child in self.children() {
             child.stop(true);
         }
-        let message = self.inner.stop_message();
         for job in self.inner.queue.close() {
             job.cancel(&message);
         }

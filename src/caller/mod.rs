@@ -14,9 +14,11 @@
 //! ```
 
 mod call;
+mod completion;
 mod driver;
 mod lifecycle;
 mod options;
+mod pool;
 mod queue;
 mod registry;
 mod scheduler;
@@ -30,9 +32,13 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 pub use self::call::{Async, Fallible, FallibleAsync, IntoCall};
+pub use self::completion::{
+    AsCompleted, IntoWatched, Items, PendingOrFuture, ReturnWhen, Schedule, Watched,
+};
 pub use self::options::{
     CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
 };
+pub use self::pool::WorkerPool;
 pub use crate::backend::{Backend, BackendOptions, TokioOptions};
 pub use crate::group::PendingGroup;
 
@@ -88,6 +94,8 @@ pub(crate) struct CallerInner {
     parent: Mutex<Weak<CallerInner>>,
     stopped: Event,
     pub(crate) running_tasks: AtomicUsize,
+    /// Workers for `to_thread` (`pool.rs`).
+    pub(crate) pool: WorkerPool,
 }
 
 impl CallerInner {
