@@ -5,6 +5,7 @@ use std::panic::{AssertUnwindSafe, resume_unwind};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::thread::JoinHandle;
 
 use futures_util::FutureExt as _;
 
@@ -119,6 +120,7 @@ impl Caller {
                 parent: Mutex::new(Weak::new()),
                 stopped: Event::new(),
                 running_tasks: AtomicUsize::new(0),
+                exiting: Mutex::new(Vec::new()),
                 pool: super::WorkerPool::new(),
             }),
         }
@@ -470,6 +472,11 @@ impl Caller {
             child.stop(true);
             let _ = child.join();
         }
+        // Children that stopped earlier left the list while their threads were still exiting.
+        let exiting = std::mem::take(&mut *self.inner.lock_exiting());
+        for child in &exiting {
+            let _ = child.join();
+        }
         self.mark_stopped();
     }
 
@@ -492,6 +499,27 @@ impl Caller {
         }
     }
 
+    /// True once the caller's own thread (if it has one) has ended or was joined. A handle
+    /// locked by a joiner counts as not yet exited (never wait for a joiner here).
+    fn thread_exited(&self) -> bool {
+        match self.inner.join_handle.try_lock() {
+            Ok(handle) => handle.as_ref().is_none_or(JoinHandle::is_finished),
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                p.into_inner().as_ref().is_none_or(JoinHandle::is_finished)
+            }
+            Err(std::sync::TryLockError::WouldBlock) => false,
+        }
+    }
+
+    /// True when the caller runs on a thread it started and nobody has joined it yet.
+    fn owns_thread(&self) -> bool {
+        match self.inner.join_handle.try_lock() {
+            Ok(handle) => handle.is_some(),
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().is_some(),
+            Err(std::sync::TryLockError::WouldBlock) => true,
+        }
+    }
+
     fn mark_stopped(&self) {
         self.inner.set_state(CallerState::Stopped);
         registry::remove(self);
@@ -503,7 +531,15 @@ impl Caller {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .upgrade()
         {
-            parent.lock_children().retain(|c| c != self);
+            let mut children = parent.lock_children();
+            children.retain(|c| c != self);
+            // Kept until its thread has exited, so the parent can join it (SPEC C6: stopping a
+            // tree leaves no thread). Under the children lock: `finish` sees it in one list.
+            let mut exiting = parent.lock_exiting();
+            exiting.retain(|c| !c.thread_exited());
+            if self.owns_thread() {
+                exiting.push(self.clone());
+            }
         }
         tracing::debug!(caller = %self.inner.name, "stopped");
         self.inner.stopped.set();

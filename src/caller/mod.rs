@@ -94,6 +94,8 @@ pub(crate) struct CallerInner {
     parent: Mutex<Weak<CallerInner>>,
     stopped: Event,
     pub(crate) running_tasks: AtomicUsize,
+    /// Children that stopped and whose threads may still be exiting: joined by `finish`.
+    exiting: Mutex<Vec<Caller>>,
     /// Workers for `to_thread` (`pool.rs`).
     pub(crate) pool: WorkerPool,
 }
@@ -132,6 +134,12 @@ impl CallerInner {
     /// The message calls are cancelled with when this caller stops.
     pub(crate) fn stop_message(&self) -> String {
         format!("Cancelled because caller {:?} stopped.", self.name)
+    }
+
+    fn lock_exiting(&self) -> std::sync::MutexGuard<'_, Vec<Caller>> {
+        self.exiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn lock_children(&self) -> std::sync::MutexGuard<'_, Vec<Caller>> {
