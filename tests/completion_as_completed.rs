@@ -425,6 +425,28 @@ on_both_backends! {
         shutdown(&c);
     }
 
+    fn the_stream_is_send_and_fused(backend) {
+        // BEHAVIOUR W1: awaited from any executor, a multi-threaded one included
+        use futures::stream::FusedStream as _;
+        let c = caller("ac-send", backend);
+        let pens: Vec<_> = (0..10u32).map(|i| c.to_thread(move || i).unwrap()).collect();
+        let stream = c.as_completed(Items::lazy(pens), Some(2), true);
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let (n, terminated) = rt
+            .block_on(rt.spawn(async move {
+                let mut stream = stream;
+                let mut n = 0;
+                while let Some(pen) = stream.next().await {
+                    pen.unwrap().result().unwrap();
+                    n += 1;
+                }
+                (n, stream.is_terminated())
+            }))
+            .unwrap();
+        assert_eq!((n, terminated), (10, true));
+        shutdown(&c);
+    }
+
     fn items_finishing_while_they_are_taken_are_not_lost(backend) {
         // BEHAVIOUR W1: items that end before they are registered are yielded (reference bug)
         let c = caller("ac-race", backend);

@@ -16,6 +16,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use futures_core::Stream;
+use futures_core::stream::FusedStream;
 
 use crate::any_pending::{AnyPending, CallbackId, WaiterKey};
 use crate::pending::Pending;
@@ -613,6 +614,12 @@ impl<I: IntoWatched> Stream for AsCompleted<I> {
             Source::Exhausted => (self.unfinished, Some(self.unfinished)),
             _ => (self.unfinished, None),
         }
+    }
+}
+
+impl<I: IntoWatched> FusedStream for AsCompleted<I> {
+    fn is_terminated(&self) -> bool {
+        self.finished
     }
 }
 
