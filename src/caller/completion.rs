@@ -278,6 +278,7 @@ impl Caller {
                 items: VecDeque::new(),
                 waker: None,
             })),
+            done_now: VecDeque::new(),
             slots: Vec::new(),
             free: Vec::new(),
             unfinished: 0,
@@ -440,6 +441,8 @@ pub struct AsCompleted<I: IntoWatched> {
     /// The pending of the call that made the stream: never watched (it would wait for itself).
     current: Option<AnyPending>,
     ready: Arc<Mutex<Ready<I::Pending>>>,
+    /// Items that were done (callbacks run) when taken: yielded first, in the order taken.
+    done_now: VecDeque<I::Pending>,
     /// Items taken and not yet yielded, by slot; `free` lists the empty slots.
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
@@ -460,7 +463,20 @@ impl<I: IntoWatched> AsCompleted<I> {
     }
 
     /// Watches `pen`: its done-callback queues it in `ready` (at once when already done).
-    fn watch(&mut self, pen: I::Pending) {
+    /// A pending already done with its callbacks run goes straight to `done_now`: no callback,
+    /// no slot, no lock.
+    fn watch(&mut self, pen: I::Pending, cx: &mut TaskContext<'_>) {
+        let any = pen.to_any();
+        if any.done() {
+            let mut key = None;
+            if any.inner.poll_done(cx, &mut key).is_ready() {
+                self.done_now.push_back(pen);
+                self.unfinished += 1;
+                return;
+            }
+            // Its callbacks are still running: watch it like the others.
+            any.inner.forget_waiter(&mut key);
+        }
         let slot = match self.free.pop() {
             Some(slot) => slot,
             None => {
@@ -468,7 +484,6 @@ impl<I: IntoWatched> AsCompleted<I> {
                 self.slots.len() - 1
             }
         };
-        let any = pen.to_any();
         self.slots[slot] = Some(Slot {
             any: any.clone(),
             callback: None,
@@ -511,7 +526,7 @@ impl<I: IntoWatched> AsCompleted<I> {
                 .into_watched(&self.caller)
                 .and_then(|pen| check_not_current(&self.current, &pen).map(|()| pen))
             {
-                Ok(pen) => self.watch(pen),
+                Ok(pen) => self.watch(pen, cx),
                 Err(e) => {
                     self.error = Some(e);
                     return true;
@@ -550,6 +565,7 @@ impl<I: IntoWatched> AsCompleted<I> {
             }
         }
         self.unfinished = 0;
+        self.done_now.clear();
         lock(&self.ready).items.clear();
     }
 }
@@ -580,6 +596,10 @@ impl<I: IntoWatched> Stream for AsCompleted<I> {
             let exhausted = this.fill(cx);
             if this.error.is_some() {
                 continue;
+            }
+            if let Some(pen) = this.done_now.pop_front() {
+                this.unfinished -= 1;
+                return Poll::Ready(Some(Ok(pen)));
             }
             let next = {
                 let mut ready = lock(&this.ready);
