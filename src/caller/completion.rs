@@ -347,6 +347,15 @@ fn check_not_current<P: Watched>(current: &Option<AnyPending>, pen: &P) -> Resul
     }
 }
 
+/// True when `any` is done and its callbacks have run (checked without waiting).
+fn released(any: &AnyPending) -> bool {
+    let mut probe = TaskContext::from_waker(Waker::noop());
+    let mut key = None;
+    let ready = any.inner.poll_done(&mut probe, &mut key).is_ready();
+    any.inner.forget_waiter(&mut key);
+    ready
+}
+
 /// What [`wait_for`] shares with the done-callbacks of its items.
 struct WaitShared {
     done: AtomicUsize,
@@ -368,6 +377,14 @@ async fn wait_for<P: Watched>(
     let mut hooks: Vec<(AnyPending, Option<CallbackId>)> = Vec::with_capacity(total);
     for pen in &pens {
         let any = pen.to_any();
+        if any.done() && released(&any) {
+            // Done with its callbacks run: count it here, no callback needed.
+            if any.error().is_some() {
+                shared.failed.store(true, Ordering::Release);
+            }
+            shared.done.fetch_add(1, Ordering::AcqRel);
+            continue;
+        }
         let shared = shared.clone();
         let id = any.inner.clone().add_hook(Box::new(move |p: &AnyPending| {
             if p.error().is_some() {
