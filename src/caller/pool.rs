@@ -154,6 +154,21 @@ impl Caller {
 
 /// A caller's pool of worker threads for [`Caller::to_thread`] (SPEC C12, C13): how many workers
 /// it has, and its limits. Reached through [`Caller::pool`].
+///
+/// ```
+/// use std::time::Duration;
+/// use async_kernel::caller::{Caller, CallerOptions, Modifier};
+///
+/// let caller = Caller::new(Modifier::NewThread, CallerOptions::named("doc-pool")).unwrap();
+/// caller.pool().set_max_workers(Some(2)); // never more than two worker threads
+/// caller.pool().set_idle_shutdown(Some(Duration::from_secs(5))); // this pool only
+/// let jobs: Vec<_> = (0..10).map(|i| caller.to_thread(move || i * 2).unwrap()).collect();
+/// assert!(caller.pool().workers() <= 2);
+/// let sum: i32 = jobs.iter().map(|p| p.wait_sync(None).unwrap()).sum();
+/// assert_eq!(sum, 90);
+/// caller.stop(false);
+/// caller.join().unwrap();
+/// ```
 pub struct WorkerPool {
     pub(crate) shared: Arc<PoolShared>,
 }
