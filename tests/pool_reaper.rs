@@ -29,12 +29,16 @@ macro_rules! on_both_backends {
 /// Serialises the tests that read or change the process-wide setting.
 static PROCESS_WIDE: Mutex<()> = Mutex::new(());
 
+/// A caller whose pool keeps up to 10 idle workers whatever the process-wide setting (which
+/// one test changes).
 fn caller(name: &str, backend: Backend) -> Caller {
-    Caller::new(
+    let c = Caller::new(
         Modifier::NewThread,
         CallerOptions::named(format!("{name}-{backend}")).backend(backend),
     )
-    .expect("caller starts")
+    .expect("caller starts");
+    c.pool().set_max_idle(Some(10));
+    c
 }
 
 fn shutdown(caller: &Caller) {
@@ -145,6 +149,25 @@ on_both_backends! {
         Caller::set_idle_worker_shutdown_duration(before);
         shutdown(&c);
     }
+
+    fn the_process_wide_max_idle_applies_to_pools_without_their_own(backend) {
+        // BEHAVIOUR C12: MAX_IDLE_POOL_INSTANCES adjustable at run time, process-wide
+        let _serial = PROCESS_WIDE.lock().unwrap_or_else(|e| e.into_inner());
+        let c = caller("reap-maxidle", backend);
+        c.pool().set_max_idle(None);
+        let before = Caller::max_idle_pool_instances();
+        Caller::set_max_idle_pool_instances(1);
+        assert_eq!(c.pool().max_idle(), 1);
+        let workers = idle_workers(&c, 3);
+        Caller::set_max_idle_pool_instances(before);
+        assert_eq!(c.pool().idle(), 1);
+        let stopping = workers
+            .iter()
+            .filter(|w| w.state() >= async_kernel::CallerState::Stopping)
+            .count();
+        assert_eq!(stopping, 2);
+        shutdown(&c);
+    }
 }
 
 /// Threads of this process named like the reaper (`/proc/self/task/*/comm`); `None` where
@@ -173,4 +196,11 @@ fn the_settings_default_to_the_reference_values() {
         Duration::from_secs(60)
     );
     assert_eq!(Caller::max_idle_pool_instances(), 10);
+    // Per pool: its own values, or the process-wide ones.
+    let c = caller("reap-defaults", Backend::Tokio);
+    assert_eq!(c.pool().max_idle(), 10);
+    c.pool().set_idle_shutdown(None);
+    assert_eq!(c.pool().idle_shutdown(), Duration::from_secs(60));
+    assert_eq!(c.pool().max_workers(), None);
+    shutdown(&c);
 }
