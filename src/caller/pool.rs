@@ -424,9 +424,12 @@ impl PoolShared {
     fn fill_waiting(self: &Arc<Self>) {
         loop {
             let mut state = lock(&self.state);
-            if state.closed || state.waiting.is_empty() {
+            if state.closed {
                 return;
             }
+            let Some(waiter) = state.waiting.pop_front() else {
+                return;
+            };
             let worker = loop {
                 match state.idle.pop_front() {
                     Some(idle) if idle.worker.state() < CallerState::Stopping => {
@@ -436,22 +439,24 @@ impl PoolShared {
                     None => break None,
                 }
             };
-            let slot = match worker {
-                Some(worker) => Slot::Idle(worker),
+            // An idle worker, or the number of a new one.
+            let slot: Result<Caller, u64> = match worker {
+                Some(worker) => Ok(worker),
                 None if self.has_room(&state) => {
                     state.next_number += 1;
-                    Slot::New(state.next_number)
+                    Err(state.next_number)
                 }
-                None => return,
+                None => {
+                    // Still full: it keeps its place at the head of the line.
+                    state.waiting.push_front(waiter);
+                    return;
+                }
             };
             state.busy += 1;
-            let Some(waiter) = state.waiting.pop_front() else {
-                return;
-            };
             drop(state);
             let worker = match slot {
-                Slot::Idle(worker) => worker,
-                Slot::New(number) => {
+                Ok(worker) => worker,
+                Err(number) => {
                     let started = match self.parent.get().and_then(Weak::upgrade) {
                         Some(inner) => self
                             .spawn_worker(&Caller { inner }, number)
@@ -467,7 +472,6 @@ impl PoolShared {
                         }
                     }
                 }
-                Slot::Full => return,
             };
             self.start_waiter(waiter, worker);
         }
