@@ -154,6 +154,7 @@ impl Caller {
                 stopped: Event::set_by_caller(id),
                 running_tasks: AtomicUsize::new(0),
                 function_queues: Default::default(),
+                pool: super::WorkerPool::new(),
             }),
         }
     }
@@ -427,10 +428,12 @@ impl Caller {
         };
         tracing::debug!(caller = %self.inner.name, "stopping");
         registry::remove(self);
+        let message = self.inner.stop_message();
+        // Before the children stop: no worker may return to the pool now (SPEC C6, C12).
+        self.inner.pool.shared.close(&message);
         for child in self.children() {
             child.stop(true);
         }
-        let message = self.inner.stop_message();
         for job in self.inner.queue.close() {
             // Never unwinds into this thread: a panicking destructor of the job's closure is
             // contained, and the calls behind it are still cancelled.

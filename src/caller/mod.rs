@@ -14,12 +14,14 @@
 //! ```
 
 mod call;
+mod completion;
 mod driver;
 mod function_queue;
 #[cfg(feature = "zmq")]
 mod iopub;
 mod lifecycle;
 mod options;
+mod pool;
 mod registry;
 mod scheduler;
 mod submissions;
@@ -33,10 +35,14 @@ use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
 pub use self::call::{Async, Fallible, FallibleAsync, IntoCall, Plain};
+pub use self::completion::{
+    AsCompleted, IntoWatched, Items, PendingOrFuture, ReturnWhen, Schedule, Watched,
+};
 pub use self::function_queue::{IntoQueueFn, QueuedFunction};
 pub use self::options::{
     CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
 };
+pub use self::pool::WorkerPool;
 pub use crate::backend::{Backend, BackendOptions, TokioOptions};
 #[doc(no_inline)]
 pub use crate::group::PendingGroup;
@@ -109,6 +115,8 @@ pub(crate) struct CallerInner {
     pub(crate) running_tasks: AtomicUsize,
     /// The open per-function queues, closed on stop (SPEC C6, Q4).
     pub(crate) function_queues: function_queue::CallerQueues,
+    /// Workers for `to_thread` (`pool.rs`).
+    pub(crate) pool: WorkerPool,
 }
 
 impl CallerInner {

@@ -286,6 +286,15 @@ pub enum CallerError {
         /// The caller's name.
         caller: String,
     },
+    /// `as_completed` or `wait` was given the pending of the very call that waits (SPEC W2): it
+    /// would wait for itself.
+    #[error(
+        "as_completed or wait was given the pending of the running call; it would wait for itself"
+    )]
+    WaitsForItself {
+        /// The pending, as `Debug` shows it.
+        pending: String,
+    },
     /// The call's pending could not be created (a tracker of its context is exiting, SPEC P3).
     #[error(transparent)]
     InvalidState(#[from] InvalidStateError),
