@@ -27,6 +27,48 @@
 //! let seen = std::thread::spawn(move || snapshot.run(|| REQUEST_ID.get())).join().unwrap();
 //! assert_eq!(seen, Some(7));
 //! ```
+//!
+//! # Setting a value for a scope
+//!
+//! [`ContextVar::set`] changes the thread's current context until someone resets it. Inside an
+//! `async fn` that is rarely what is meant: the value stays on the executor's thread after the
+//! function returns, and other tasks polled there see it while the function waits. Scope the
+//! value instead:
+//!
+//! * [`ContextVar::scope`] runs a closure with the value set, and nothing the closure sets
+//!   outlives it (also when it panics);
+//! * [`ContextVar::scope_async`] runs a future with the value set around every poll, and
+//!   nothing the future sets leaks to its thread or to other tasks;
+//! * [`ContextVar::set_scoped`] sets the value until the returned guard drops, for plain code
+//!   where a closure is awkward (the guard stays on its thread: it is not `Send`).
+//!
+//! ```
+//! use async_kernel::context::ContextVar;
+//! use std::sync::LazyLock;
+//!
+//! static USER: LazyLock<ContextVar<&'static str>> = LazyLock::new(|| ContextVar::new("user"));
+//!
+//! async fn handle() -> Option<&'static str> {
+//!     std::future::ready(()).await;
+//!     USER.get()
+//! }
+//!
+//! // Synchronous code: a closure.
+//! assert_eq!(USER.scope("ada", || USER.get()), Some("ada"));
+//! assert_eq!(USER.get(), None);
+//!
+//! // Asynchronous code: a future, set around each of its polls.
+//! let seen = futures::executor::block_on(USER.scope_async("grace", handle()));
+//! assert_eq!(seen, Some("grace"));
+//! assert_eq!(USER.get(), None, "nothing is left on the thread");
+//!
+//! // A guard, when a closure does not fit.
+//! {
+//!     let _user = USER.set_scoped("linus");
+//!     assert_eq!(USER.get(), Some("linus"));
+//! }
+//! assert_eq!(USER.get(), None);
+//! ```
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -221,8 +263,77 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
     }
 
     /// Sets the value in the thread's current context; the token restores the previous value.
+    ///
+    /// The value stays until it is reset: inside an `async fn` it outlives the function on the
+    /// thread that polled it (unless the future runs inside its own context, see
+    /// [`WithContext`]). Prefer [`scope`](ContextVar::scope),
+    /// [`scope_async`](ContextVar::scope_async) or [`set_scoped`](ContextVar::set_scoped).
     pub fn set(&self, value: T) -> Token<T> {
         self.replace(Some(Arc::new(value)))
+    }
+
+    /// Runs `f` in a copy of the current context where this variable is `value`. Nothing `f`
+    /// sets outlives it, and the thread's context is back as it was when `f` returns or panics.
+    ///
+    /// ```
+    /// use async_kernel::context::ContextVar;
+    ///
+    /// let depth = ContextVar::new("depth");
+    /// let inner = depth.scope(1, || depth.scope(2, || depth.get()));
+    /// assert_eq!(inner, Some(2));
+    /// assert_eq!(depth.get(), None);
+    /// ```
+    pub fn scope<R>(&self, value: T, f: impl FnOnce() -> R) -> R {
+        Context::current().with_value(self, value).run(f)
+    }
+
+    /// Runs `future` in a copy of the current context where this variable is `value`, entered
+    /// around every poll (see [`WithContext`]): the value is seen across the future's await
+    /// points, never by other tasks polled on the same thread, and nothing the future sets
+    /// leaks out. The context is captured now, not at the first poll.
+    ///
+    /// ```
+    /// use async_kernel::context::ContextVar;
+    ///
+    /// let request = ContextVar::new("request");
+    /// let seen = futures::executor::block_on(request.scope_async(7_u64, async {
+    ///     std::future::ready(()).await;
+    ///     request.get()
+    /// }));
+    /// assert_eq!(seen, Some(7));
+    /// assert_eq!(request.get(), None);
+    /// ```
+    ///
+    /// # Cancel safety
+    /// Dropping the returned future drops `future` and the copied context; the thread's
+    /// context is never changed by it.
+    pub fn scope_async<F: Future>(&self, value: T, future: F) -> WithContext<F> {
+        Context::current().with_value(self, value).wrap(future)
+    }
+
+    /// Sets the value in the thread's current context until the guard drops, which restores
+    /// the value the variable had before (the scoped form of [`set`](ContextVar::set)).
+    ///
+    /// The guard belongs to its thread (it is not `Send`); in async code use
+    /// [`scope_async`](ContextVar::scope_async), since a guard held across an await point
+    /// leaves the value visible to other tasks of the thread while the future waits.
+    ///
+    /// ```
+    /// use async_kernel::context::ContextVar;
+    ///
+    /// let level = ContextVar::new("level");
+    /// let _outer = level.set_scoped("info");
+    /// {
+    ///     let _inner = level.set_scoped("debug");
+    ///     assert_eq!(level.get(), Some("debug"));
+    /// }
+    /// assert_eq!(level.get(), Some("info"));
+    /// ```
+    pub fn set_scoped(&self, value: T) -> ScopedValue<T> {
+        ScopedValue {
+            token: Some(self.set(value)),
+            _not_send: PhantomData,
+        }
     }
 
     fn replace(&self, value: Option<Value>) -> Token<T> {
@@ -253,11 +364,43 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
                 ),
             ));
         }
+        token.restore();
+        Ok(())
+    }
+}
+
+impl<T> Token<T> {
+    /// Puts the variable's old value back into the thread's current context.
+    fn restore(self) {
         CURRENT.with(|c| {
             let mut current = c.borrow_mut();
-            *current = current.with_entry(self.id, token.old);
+            *current = current.with_entry(self.var_id, self.old);
         });
-        Ok(())
+    }
+}
+
+/// Returned by [`ContextVar::set_scoped`]: restores the variable's previous value when dropped.
+#[must_use = "the value is reset as soon as the guard is dropped; bind it with `let _name = ..`"]
+pub struct ScopedValue<T> {
+    token: Option<Token<T>>,
+    /// Restores the context of the thread it was made on.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<T> Drop for ScopedValue<T> {
+    fn drop(&mut self) {
+        if let Some(token) = self.token.take() {
+            token.restore();
+        }
+    }
+}
+
+impl<T> fmt::Debug for ScopedValue<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.token {
+            Some(token) => write!(f, "ScopedValue({:?})", token.var_name),
+            None => f.write_str("ScopedValue"),
+        }
     }
 }
 

@@ -87,6 +87,7 @@
 
 mod any_pending;
 mod backend;
+mod call_names;
 pub mod caller;
 pub mod context;
 mod error;
@@ -106,7 +107,7 @@ mod thread_role;
 mod tracker;
 
 #[doc(no_inline)]
-pub use crate::caller::QueuedFunction;
+pub use crate::caller::{AsCompleted, Items, QueuedFunction, ReturnWhen, WorkerPool};
 #[doc(no_inline)]
 pub use crate::caller::{Backend, Caller, CallerError, CallerOptions, CallerState, Modifier};
 #[doc(no_inline)]

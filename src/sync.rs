@@ -3,12 +3,12 @@
 //! async-io does not compile under `--cfg loom`, so its [`Timer`] is swapped for a stand-in.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, Ordering};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 

@@ -48,6 +48,8 @@ mod single {
     }
 
     #[test]
+    // With one backend compiled in, that one is used (tests/caller_backend_choice.rs).
+    #[cfg(all(feature = "tokio", feature = "smol"))]
     fn manual_without_backend_on_a_plain_thread_is_no_backend_and_says_why() {
         // SPEC C2
         match Caller::new(Modifier::Manual, CallerOptions::named("create-no-backend")) {
@@ -64,6 +66,8 @@ mod single {
     }
 
     #[test]
+    // With one backend compiled in, that one is used (tests/caller_backend_choice.rs).
+    #[cfg(all(feature = "tokio", feature = "smol"))]
     fn current_thread_without_backend_on_a_plain_thread_is_no_backend() {
         // SPEC C2
         let result = Caller::new(

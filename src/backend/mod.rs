@@ -37,6 +37,16 @@ impl Backend {
         }
     }
 
+    /// The backend compiled into this build, when exactly one is (a caller of an existing
+    /// thread then needs no [`CallerOptions::backend`](crate::caller::CallerOptions::backend)).
+    pub fn only_compiled() -> Option<Backend> {
+        match (cfg!(feature = "tokio"), cfg!(feature = "smol")) {
+            (true, false) => Some(Backend::Tokio),
+            (false, true) => Some(Backend::Smol),
+            _ => None,
+        }
+    }
+
     /// The backend running on the current thread, when it can be told: a tokio runtime
     /// context is visible; smol has no such marker.
     pub fn detect() -> Option<Backend> {

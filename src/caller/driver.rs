@@ -7,7 +7,6 @@
 //! its await point and completes the pending as cancelled (SPEC P6: done only once stopped).
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Weak;
 use std::sync::Arc;
@@ -16,11 +15,11 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use crate::any_pending::{AnyPending, WaiterKey};
 use crate::context::Context;
 use crate::error::PendingError;
-use crate::pending::{Pending, panic_text};
+use crate::pending::Pending;
 use crate::scope::{EnteredScope, ScopeNode};
 
 use super::call::OutcomeFuture;
-use super::scheduler::{LoopState, in_call};
+use super::scheduler::{LoopState, drop_contained, in_call, set_outcome_contained};
 
 /// Message of a call whose task was dropped without finishing (its loop went away).
 const DROPPED: &str = "Cancelled because its caller's loop ended before the call finished.";
@@ -65,26 +64,24 @@ impl<T: Send + 'static> TaskDriver<T> {
 
     /// Ends the task: drops the future (here, on the caller's thread) and sets the outcome.
     fn finish(&mut self, outcome: Result<T, PendingError>) {
+        let lp = std::mem::take(&mut self.lp).upgrade();
+        let caller = lp.as_ref().map_or("", |l| l.caller.name.as_str());
         // The future is user code: its destructor may panic. Contain it, so the pending still
         // ends and the loop goes on.
-        let future = self.future.take();
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
-            tracing::error!(
-                pending = ?self.pen,
-                panic = %panic_text(&*payload),
-                "dropping a call's future panicked"
-            );
-        }
+        drop_contained(
+            (self.future.take(), std::mem::take(&mut self.context)),
+            caller,
+        );
         self.pen.inner.forget_waiter(&mut self.key);
         // Uncounted before the outcome is published: whoever sees the pending done also sees
         // the task gone from `running_tasks`.
-        if let Some(lp) = self.lp.upgrade() {
+        if let Some(lp) = &lp {
             lp.task_ended(self.pen.id());
         }
-        self.lp = Weak::new();
         // P4/P7: if cancellation was requested the outcome becomes "cancelled"; if someone
-        // else completed the pending, theirs stands.
-        let _ = self.pen.set_outcome(outcome);
+        // else completed the pending, theirs stands (and the value, user data, is dropped with
+        // any panic of its destructor contained).
+        set_outcome_contained(&self.pen, outcome, caller);
     }
 }
 

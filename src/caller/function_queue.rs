@@ -487,7 +487,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
         match caller.queue.push(Box::new(DrainJob(self.clone()))) {
             Ok(()) => true,
             Err(job) => {
-                job.cancel(&caller.stop_message());
+                job.cancel(&caller.stop_message(), &caller.name);
                 false
             }
         }
@@ -547,7 +547,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
     ) {
         let task: Pending<()> = Pending::builder()
             .allow_tracking(false)
-            .scheduled(self.caller_id)
+            .scheduled(self.caller_id, crate::call_names::name_id(self.name))
             .metadata("queue", self.name)
             .build()
             .unwrap_or_default();
@@ -669,7 +669,7 @@ fn round_pending<A: Send + 'static, R: Send + 'static>(
 ) -> Pending<R> {
     let pen: Pending<R> = Pending::builder()
         .allow_tracking(false)
-        .scheduled(caller_id)
+        .scheduled(caller_id, crate::call_names::name_id(name))
         .metadata("queue", name)
         .build()
         .unwrap_or_default();
@@ -706,7 +706,7 @@ impl<A: Send + 'static, R: Send + 'static> Runnable for DrainJob<A, R> {
         self.0.drain(lp)
     }
 
-    fn cancel(self: Box<Self>, msg: &str) {
+    fn cancel(self: Box<Self>, msg: &str, _caller: &str) {
         // SPEC C6: the caller stops, its queues close.
         self.0.close(msg, false);
     }

@@ -5,6 +5,7 @@ use std::panic::{AssertUnwindSafe, resume_unwind};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::thread::JoinHandle;
 
 use futures_util::FutureExt as _;
 
@@ -28,10 +29,16 @@ impl Caller {
     /// * [`Modifier::NewThread`]: a new thread, started at once.
     /// * [`Modifier::Manual`]: a new caller bound to this thread, not started.
     ///
+    /// Without [`CallerOptions::backend`], a new thread runs tokio when compiled in; a caller of
+    /// an existing thread runs the tokio runtime visible there, or else the one backend
+    /// compiled in.
+    ///
     /// # Errors
+    /// [`CallerError::InvalidName`] when the name contains a NUL byte;
     /// [`CallerError::NameMismatch`] / [`CallerError::BackendMismatch`] when the thread's
     /// caller differs from the options; [`CallerError::AlreadyExists`] for `Manual` on a thread
-    /// with a caller; [`CallerError::NoBackend`] when no backend is given or visible;
+    /// with a caller; [`CallerError::NoBackend`] when no backend is given or can be told (both
+    /// backends compiled in and no tokio runtime on this thread);
     /// [`CallerError::BackendUnavailable`]; [`CallerError::Start`] when the thread or its
     /// runtime cannot be created.
     ///
@@ -50,6 +57,12 @@ impl Caller {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(modifier: Modifier, options: CallerOptions) -> Result<Caller, CallerError> {
+        if let Some(name) = options.name.as_deref().filter(|n| n.contains('\0')) {
+            // A caller's name becomes its thread's name, and thread names cannot hold NUL.
+            return Err(CallerError::InvalidName {
+                name: name.to_owned(),
+            });
+        }
         let current = std::thread::current();
         let bound_thread = match modifier {
             Modifier::CurrentThread | Modifier::Manual => Some(current.id()),
@@ -77,7 +90,10 @@ impl Caller {
         }
         let backend = match (options.backend, bound_thread) {
             (Some(b), _) => b,
-            (None, Some(_)) => Backend::detect().ok_or(CallerError::NoBackend)?,
+            // The running runtime tells; otherwise the only backend compiled in, if one.
+            (None, Some(_)) => Backend::detect()
+                .or_else(Backend::only_compiled)
+                .ok_or(CallerError::NoBackend)?,
             (None, None) => Backend::default_for_new_thread().ok_or(CallerError::NoBackend)?,
         };
         if !backend.is_available() {
@@ -115,9 +131,11 @@ impl Caller {
         let span = options
             .log
             .unwrap_or_else(|| tracing::info_span!("caller", name = %name, backend = %backend));
+        let id = registry::next_id();
+        crate::call_names::register_caller(id, &name);
         Caller {
             inner: Arc::new(CallerInner {
-                id: registry::next_id(),
+                id,
                 // Only a caller bound to an existing thread can be the main thread's.
                 thread_name: thread_name.flatten(),
                 name,
@@ -132,9 +150,11 @@ impl Caller {
                 queue: Submissions::new(),
                 children: Mutex::new(Vec::new()),
                 parent: Mutex::new(Weak::new()),
-                stopped: Event::new(),
+                // Set by the caller's own thread once it has stopped (SPEC P11 for `stopped`).
+                stopped: Event::set_by_caller(id),
                 running_tasks: AtomicUsize::new(0),
                 function_queues: Default::default(),
+                pool: super::WorkerPool::new(),
             }),
         }
     }
@@ -367,6 +387,9 @@ impl Caller {
     /// and has its loop cancel the running ones; `stopped` fires once it and its children are
     /// done. Returns the state. A caller that never started is stopped at once.
     ///
+    /// Never unwinds: the closures of cancelled calls are dropped here with any panic of their
+    /// destructors contained and logged, and every call behind them still ends.
+    ///
     /// # Example
     /// ```
     /// use async_kernel::caller::{Caller, CallerOptions, CallerState, Modifier};
@@ -405,26 +428,45 @@ impl Caller {
         };
         tracing::debug!(caller = %self.inner.name, "stopping");
         registry::remove(self);
+        let message = self.inner.stop_message();
+        // Before the children stop: no worker may return to the pool now (SPEC C6, C12).
+        self.inner.pool.shared.close(&message);
         for child in self.children() {
             child.stop(true);
         }
-        let message = self.inner.stop_message();
         for job in self.inner.queue.close() {
-            job.cancel(&message);
+            // Never unwinds into this thread: a panicking destructor of the job's closure is
+            // contained, and the calls behind it are still cancelled.
+            job.cancel(&message, &self.inner.name);
         }
         // SPEC C6: every queue_call queue closes; its unrun calls never run.
         self.inner.function_queues.close_all(&message);
         if previous == CallerState::Initial {
-            // No loop will ever run: finish here, once the children have stopped.
+            // No loop will ever run: finish here, once the children have stopped. The children's
+            // threads set `stopped` then, so waiting for it on the bound thread is fine.
+            self.inner.stopped.release_setter();
             self.finish_when_children_stopped();
         }
         self.state()
     }
 
-    /// Blocks until the caller has stopped and its thread (if it owns one) has exited.
+    /// Blocks until the caller has stopped and its thread (if it owns one) has exited, and
+    /// so has every descendant's thread: after `join` on a root, no thread of its tree is
+    /// left (also of a child that stopped before it).
+    ///
+    /// ```
+    /// use async_kernel::caller::{Caller, CallerOptions, Modifier};
+    ///
+    /// let root = Caller::new(Modifier::NewThread, CallerOptions::named("doc-root")).unwrap();
+    /// let child = root.get(CallerOptions::named("doc-child")).unwrap();
+    /// root.stop(false);
+    /// root.join().unwrap();
+    /// assert!(child.stopped().is_set());
+    /// ```
     ///
     /// # Errors
-    /// [`CallerError::WrongThread`] when called on the caller's own thread.
+    /// [`CallerError::JoinOwnThread`] when called on the caller's own thread before it has
+    /// stopped (it would wait for itself).
     ///
     /// # Example
     /// ```
@@ -438,29 +480,56 @@ impl Caller {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn join(&self) -> Result<(), CallerError> {
-        if self.thread_id() == Some(std::thread::current().id())
-            && self.state() != CallerState::Stopped
-        {
-            return Err(CallerError::WrongThread {
+        let here = std::thread::current().id();
+        let stopped = &self.inner.stopped;
+        if self.thread_id() == Some(here) && !stopped.is_set() && stopped.has_setter() {
+            return Err(CallerError::JoinOwnThread {
                 caller: self.inner.name.clone(),
             });
         }
         let _ = self.inner.stopped.wait_sync(None);
-        // Joined under the lock: a second `join` returns only once the thread is gone too.
-        let mut handle = self
-            .inner
-            .join_handle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if handle
-            .as_ref()
-            .is_some_and(|h| h.thread().id() != std::thread::current().id())
         {
-            if let Some(h) = handle.take() {
-                let _ = h.join();
+            // Joined under the lock: a second `join` returns only once the thread is gone too.
+            let mut handle = self
+                .inner
+                .join_handle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if handle.as_ref().is_some_and(|h| h.thread().id() != here) {
+                if let Some(h) = handle.take() {
+                    let _ = h.join();
+                }
             }
         }
+        // Its own thread has joined the children it knew of before reporting stopped; a caller
+        // that never ran had no thread to do that, and a child that stopped first is still
+        // listed until joined here.
+        self.join_children();
         Ok(())
+    }
+
+    /// True when its thread has exited or was joined (or it never had one). False while
+    /// someone else holds the handle (a `join` in progress): it is then not gone yet.
+    fn thread_exited(&self) -> bool {
+        match self.inner.join_handle.try_lock() {
+            Ok(handle) => handle.as_ref().is_none_or(JoinHandle::is_finished),
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                p.into_inner().as_ref().is_none_or(JoinHandle::is_finished)
+            }
+            Err(std::sync::TryLockError::WouldBlock) => false,
+        }
+    }
+
+    /// Stops and joins every child still listed (each joins its own descendants), and forgets
+    /// them. Only for a stopping or stopped caller: no child can be added any more.
+    fn join_children(&self) {
+        let children = std::mem::take(&mut *self.inner.lock_children());
+        for child in &children {
+            child.stop(true);
+            if child.thread_id() != Some(std::thread::current().id()) {
+                let _ = child.join();
+            }
+        }
     }
 
     /// A child by `name`, or a new child on a new thread that inherits this caller's backend and
@@ -474,8 +543,13 @@ impl Caller {
     /// of [`Caller::new`]; [`CallerError::NotAccepting`] when this caller is stopping.
     pub fn get(&self, options: CallerOptions) -> Result<Caller, CallerError> {
         let mut children = self.inner.lock_children();
+        // Children stay listed until their threads are joined; forget those already gone.
+        children.retain(|c| c.state() != CallerState::Stopped || !c.thread_exited());
         if let Some(name) = options.name.as_deref() {
-            if let Some(child) = children.iter().find(|c| c.inner.name == name) {
+            if let Some(child) = children
+                .iter()
+                .find(|c| c.inner.name == name && c.state() != CallerState::Stopped)
+            {
                 if let Some(backend) = options.backend.filter(|b| *b != child.inner.backend) {
                     return Err(CallerError::BackendMismatch {
                         caller: child.inner.name.clone(),
@@ -513,15 +587,12 @@ impl Caller {
     /// The end of a caller that ran a loop on this thread: join the children's threads, then
     /// report stopped.
     fn finish(&self) {
-        let children = self.children();
-        for child in &children {
-            child.stop(true);
-            let _ = child.join();
-        }
+        self.join_children();
         self.mark_stopped();
     }
 
-    /// For a caller that never ran: stopped once every child has stopped.
+    /// For a caller that never ran: stopped once every child has stopped (`join` then joins
+    /// their threads).
     fn finish_when_children_stopped(&self) {
         let children = self.children();
         if children.is_empty() {
@@ -544,15 +615,9 @@ impl Caller {
         self.inner.set_state(CallerState::Stopped);
         registry::remove(self);
         thread_role::unbind_caller(self.inner.id);
-        if let Some(parent) = self
-            .inner
-            .parent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .upgrade()
-        {
-            parent.lock_children().retain(|c| c != self);
-        }
+        // It stays in its parent's list of children (which `children()` filters) until the
+        // parent joins its thread: a child that stops first must not be forgotten by the
+        // parent's `join` (its thread is still exiting when `stopped` is set).
         tracing::debug!(caller = %self.inner.name, "stopped");
         self.inner.stopped.set();
     }

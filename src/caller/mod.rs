@@ -14,12 +14,14 @@
 //! ```
 
 mod call;
+mod completion;
 mod driver;
 mod function_queue;
 #[cfg(feature = "zmq")]
 mod iopub;
 mod lifecycle;
 mod options;
+mod pool;
 mod registry;
 mod scheduler;
 mod submissions;
@@ -30,13 +32,17 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::{JoinHandle, ThreadId};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use self::call::{Async, Fallible, FallibleAsync, IntoCall, Plain};
+pub use self::completion::{
+    AsCompleted, IntoWatched, Items, PendingOrFuture, ReturnWhen, Schedule, Watched,
+};
 pub use self::function_queue::{IntoQueueFn, QueuedFunction};
 pub use self::options::{
     CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
 };
+pub use self::pool::WorkerPool;
 pub use crate::backend::{Backend, BackendOptions, TokioOptions};
 #[doc(no_inline)]
 pub use crate::group::PendingGroup;
@@ -109,6 +115,8 @@ pub(crate) struct CallerInner {
     pub(crate) running_tasks: AtomicUsize,
     /// The open per-function queues, closed on stop (SPEC C6, Q4).
     pub(crate) function_queues: function_queue::CallerQueues,
+    /// Workers for `to_thread` (`pool.rs`).
+    pub(crate) pool: WorkerPool,
 }
 
 impl CallerInner {
@@ -151,6 +159,13 @@ impl CallerInner {
         self.children
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Drop for CallerInner {
+    fn drop(&mut self) {
+        // Pendings name their caller by id (SPEC P2); the name lives as long as the caller.
+        crate::call_names::forget_caller(self.id);
     }
 }
 
@@ -248,7 +263,13 @@ impl Caller {
 
     /// The children created with [`get`](Caller::get) that have not stopped yet (SPEC C11).
     pub fn children(&self) -> Vec<Caller> {
-        self.inner.lock_children().clone()
+        // The list also holds stopped children whose threads are not joined yet.
+        self.inner
+            .lock_children()
+            .iter()
+            .filter(|c| c.state() != CallerState::Stopped)
+            .cloned()
+            .collect()
     }
 
     /// The caller that created this one with `get`, unless it has stopped (SPEC C14).
@@ -265,7 +286,9 @@ impl Caller {
         (parent.state() != CallerState::Stopped).then_some(parent)
     }
 
-    /// Set once the caller has stopped and all its children have (SPEC C6, C14).
+    /// Set once the caller has stopped and all its children have (SPEC C6, C14). Blocking on
+    /// it with [`Event::wait_sync`] on the caller's own thread is an error at once (it would
+    /// wait for itself, SPEC P11).
     pub fn stopped(&self) -> Event {
         self.inner.stopped.clone()
     }
@@ -313,7 +336,7 @@ impl Caller {
         let make_pending = || {
             let mut builder = Pending::builder()
                 .allow_tracking(!untracked)
-                .scheduled(self.inner.id);
+                .scheduled(self.inner.id, crate::call_names::function_id::<W>());
             for (key, value) in metadata {
                 builder = builder.metadata(key, value);
             }
@@ -340,14 +363,14 @@ impl Caller {
             None => Box::new(call),
             Some(d) => Box::new(DelayedJob {
                 call,
-                not_before: Instant::now() + d,
+                not_before: scheduler::deadline_after(d),
             }),
         };
         match self.inner.queue.push(job) {
             Ok(()) => Ok(pen),
             Err(job) => {
                 // Closed between the check and the push: the pending must still end.
-                job.cancel(&self.inner.stop_message());
+                job.cancel(&self.inner.stop_message(), &self.inner.name);
                 Err(self.not_accepting())
             }
         }
@@ -376,7 +399,8 @@ impl Caller {
     }
 
     /// Schedules `work` to run no sooner than `delay` after this call (SPEC C8: the delay counts
-    /// from scheduling, not from when the loop gets to it).
+    /// from scheduling, not from when the loop gets to it). A delay too long for a deadline
+    /// (`Duration::MAX`) saturates: the call waits until cancelled or the caller stops.
     ///
     /// # Errors
     /// As [`schedule_call`](Caller::schedule_call).
@@ -452,7 +476,7 @@ impl PendingGroup {
 impl fmt::Debug for Caller {
     /// `Caller<name tokio 🏃 running 2 children>`, like the reference's repr.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.inner.lock_children().len();
+        let n = self.children().len();
         let children = match n {
             0 => String::new(),
             1 => " 1 child".to_owned(),

@@ -230,7 +230,7 @@ pub enum CallerError {
     },
     /// No backend was given and none can be determined (SPEC C2).
     #[error(
-        "no backend was given and none can be determined on this thread (no tokio runtime is running here); pass a backend in CallerOptions or use Modifier::NewThread"
+        "no backend was given and none can be determined on this thread (no tokio runtime is running here and more than one backend is compiled in); pass a backend in CallerOptions or use Modifier::NewThread"
     )]
     NoBackend,
     /// The backend is not compiled into this build.
@@ -269,6 +269,31 @@ pub enum CallerError {
     WrongThread {
         /// The caller's name.
         caller: String,
+    },
+    /// The caller's name contains a NUL byte (it names the caller's thread, and thread names
+    /// cannot hold one).
+    #[error("caller name {name:?} contains a NUL byte, which a thread name cannot hold")]
+    InvalidName {
+        /// The name asked for.
+        name: String,
+    },
+    /// [`join`](super::Caller::join) was called on the caller's own thread, which would wait for
+    /// itself.
+    #[error(
+        "caller {caller:?} cannot be joined from its own thread; it would wait for itself (call stop and return instead)"
+    )]
+    JoinOwnThread {
+        /// The caller's name.
+        caller: String,
+    },
+    /// `as_completed` or `wait` was given the pending of the very call that waits (SPEC W2): it
+    /// would wait for itself.
+    #[error(
+        "as_completed or wait was given the pending of the running call; it would wait for itself"
+    )]
+    WaitsForItself {
+        /// The pending, as `Debug` shows it.
+        pending: String,
     },
     /// The call's pending could not be created (a tracker of its context is exiting, SPEC P3).
     #[error(transparent)]

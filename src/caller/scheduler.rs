@@ -4,15 +4,17 @@
 //! Running a plain closure inline (no task per call) and draining the queue in batches (one
 //! lock per batch, one wake only when the loop sleeps) is what makes cross-thread calls cheap.
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::any_pending::AnyPending;
 use crate::backend::LocalSpawner;
@@ -33,7 +35,9 @@ pub(crate) trait Runnable: Send {
     /// Runs the job; returns true when it spawned a task, which must get its first poll before
     /// the next job starts (calls start in the order they were scheduled).
     fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool;
-    fn cancel(self: Box<Self>, msg: &str);
+    /// Ends the job unstarted, its pending cancelled with `msg`. Never panics: the job's user
+    /// values are dropped with any panic of their destructors contained (logged as `caller`'s).
+    fn cancel(self: Box<Self>, msg: &str, caller: &str);
     /// Reads the job's pending, so that its memory is on its way into the cache while the job
     /// before it runs (a batch of many calls is otherwise a chain of cache misses).
     fn touch(&self) {}
@@ -75,19 +79,21 @@ pub(crate) struct CallJob<W: IntoCall<M>, M> {
     pub(crate) _marker: PhantomData<fn() -> M>,
 }
 
-impl<W, M> Runnable for CallJob<W, M>
+impl<W, M> CallJob<W, M>
 where
     W: IntoCall<M>,
     M: 'static,
 {
-    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
+    /// Runs the call now (see [`Runnable::run`]).
+    fn run_now(self, lp: &Rc<LoopState>) -> bool {
         let CallJob {
             pen,
             mut context,
             work,
             ..
-        } = *self;
+        } = self;
         if !pen.begin_run() {
+            drop_contained((work, context), &lp.caller.name);
             finish_unstarted(&pen);
             return false;
         }
@@ -95,7 +101,8 @@ where
         match in_call(&mut erased, &mut context, || work.start().0) {
             Started::Done(outcome) => {
                 // P4: the runner never fails because the pending was completed elsewhere.
-                let _ = pen.set_outcome(outcome);
+                set_outcome_contained(&pen, outcome, &lp.caller.name);
+                drop_contained(context, &lp.caller.name);
                 false
             }
             Started::Future(future) => {
@@ -105,12 +112,75 @@ where
         }
     }
 
-    fn cancel(self: Box<Self>, msg: &str) {
-        self.pen.cancel(Some(msg));
+    /// Ends the call unstarted: drops the work (user values; a panicking destructor is
+    /// contained), then cancels the pending, so it ends however the drop went.
+    fn cancel_now(self, msg: &str, caller: &str) {
+        let CallJob {
+            pen, context, work, ..
+        } = self;
+        drop_contained((work, context), caller);
+        pen.cancel(Some(msg));
+        finish_unstarted(&pen);
+    }
+}
+
+impl<W, M> Runnable for CallJob<W, M>
+where
+    W: IntoCall<M>,
+    M: 'static,
+{
+    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
+        (*self).run_now(lp)
+    }
+
+    fn cancel(self: Box<Self>, msg: &str, caller: &str) {
+        (*self).cancel_now(msg, caller);
     }
 
     fn touch(&self) {
         std::hint::black_box(self.pen.done());
+    }
+}
+
+/// Drops `value`, user data of a call (its closure's captures, its context, a value nobody
+/// will read), where a panic in a destructor must not unwind: not through the loop (the calls
+/// of its batch would never end) nor into a thread calling `stop`. The panic is logged.
+pub(crate) fn drop_contained<V>(value: V, caller: &str) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        log_contained(
+            payload,
+            caller,
+            "dropping a call's closure or value panicked",
+        );
+    }
+}
+
+/// Sets a call's outcome; a value rejected because the pending was cancelled meanwhile is
+/// dropped, and a panic in its destructor is contained like [`drop_contained`]'s.
+pub(crate) fn set_outcome_contained<T: Send + 'static>(
+    pen: &Pending<T>,
+    outcome: Result<T, crate::error::PendingError>,
+    caller: &str,
+) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| pen.set_outcome(outcome))) {
+        log_contained(
+            payload,
+            caller,
+            "dropping a cancelled call's value panicked",
+        );
+    }
+}
+
+/// Logs a contained panic; its payload is user data too, dropped under the same guard.
+pub(crate) fn log_contained(payload: Box<dyn Any + Send>, caller: &str, what: &str) {
+    tracing::error!(
+        caller = %caller,
+        panic = %panic_text(&*payload),
+        "{what}; contained, the caller goes on"
+    );
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        // A payload whose destructor panics, twice: leak it rather than unwind.
+        std::mem::forget(again);
     }
 }
 
@@ -121,6 +191,18 @@ fn finish_unstarted<T: Send + 'static>(pen: &Pending<T>) {
     if !pen.done() {
         let _ = pen.set_outcome(Err(crate::error::PendingError::cancelled("")));
     }
+}
+
+/// How far ahead a deadline that `Instant` cannot hold is put: a century, "never" in practice.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
+/// The instant `delay` from now, saturated: a delay past what `Instant` can hold (such as
+/// `Duration::MAX`) gives a far deadline instead of a panic.
+pub(crate) fn deadline_after(delay: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(FAR_FUTURE))
+        .unwrap_or(now)
 }
 
 /// A `call_later` call: waits in a task until `not_before`, then runs (SPEC C8: the delay
@@ -138,12 +220,13 @@ where
     fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
         let DelayedJob { call, not_before } = *self;
         if not_before <= Instant::now() {
-            return Box::new(call).run(lp);
+            return call.run_now(lp);
         }
         let CallJob {
             pen, context, work, ..
         } = call;
         if !pen.begin_run() {
+            drop_contained((work, context), &lp.caller.name);
             finish_unstarted(&pen);
             return false;
         }
@@ -160,8 +243,8 @@ where
         false
     }
 
-    fn cancel(self: Box<Self>, msg: &str) {
-        self.call.pen.cancel(Some(msg));
+    fn cancel(self: Box<Self>, msg: &str, caller: &str) {
+        self.call.cancel_now(msg, caller);
     }
 }
 
@@ -181,7 +264,9 @@ impl<F: FnOnce() + Send + 'static> Runnable for DirectJob<F> {
         false
     }
 
-    fn cancel(self: Box<Self>, _msg: &str) {}
+    fn cancel(self: Box<Self>, _msg: &str, caller: &str) {
+        drop_contained(self.0, caller);
+    }
 }
 
 /// What the loop shares with the tasks it spawned, on its own thread.
@@ -288,11 +373,17 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
                     next.touch();
                 }
                 if caller.state() >= CallerState::Stopping {
-                    job.cancel(&caller.stop_message());
-                } else if job.run(&lp) {
+                    job.cancel(&caller.stop_message(), &caller.name);
+                    continue;
+                }
+                // Jobs contain user panics themselves; this guard keeps the rest of the batch
+                // (whose pendings must end) should anything slip through.
+                match catch_unwind(AssertUnwindSafe(|| job.run(&lp))) {
                     // An async call was spawned: yield so that it starts before the next
                     // call of the batch (calls start in the order they were scheduled).
-                    break;
+                    Ok(true) => break,
+                    Ok(false) => {}
+                    Err(payload) => log_contained(payload, &caller.name, "running a call panicked"),
                 }
             }
         }

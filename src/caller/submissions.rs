@@ -92,6 +92,20 @@ impl Batch {
     }
 }
 
+/// Message of a call whose batch was dropped before the loop got to it (only when the loop
+/// itself unwinds).
+const BATCH_DROPPED: &str = "Cancelled because its caller's loop ended before the call started.";
+
+impl Drop for Batch {
+    /// No pending is lost even if a batch is dropped with jobs in it (the loop unwinding): each
+    /// is cancelled, and cancelling never panics.
+    fn drop(&mut self) {
+        while let Some(job) = self.pop_front() {
+            job.cancel(BATCH_DROPPED, "");
+        }
+    }
+}
+
 impl Iterator for Batch {
     type Item = Job;
 

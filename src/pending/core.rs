@@ -17,7 +17,7 @@ use crate::error::{
     BoxError, InvalidStateError, InvalidStateKind, PendingError, accumulate_message,
 };
 use crate::metadata::{MetaValue, Metadata};
-use crate::sync::{AtomicU8, AtomicU32, Mutex, MutexGuard, Ordering, lock};
+use crate::sync::{AtomicU8, AtomicU16, AtomicU32, Mutex, MutexGuard, Ordering, lock};
 use crate::tracker;
 
 use super::state::{CANCELLED, DEFERRED, DONE, HAS_CANCELLER, NOT_STARTED, SET, TAKEN};
@@ -168,8 +168,8 @@ impl<T: Send + 'static> Default for Pending<T> {
 pub struct PendingBuilder<T> {
     metadata: Vec<(Cow<'static, str>, MetaValue)>,
     allow_tracking: bool,
-    /// `(caller id, initial state bits)` for the pending of a scheduled call.
-    scheduled: Option<u32>,
+    /// `(caller id, function id)` for the pending of a scheduled call.
+    scheduled: Option<(u32, u16)>,
     _marker: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -193,8 +193,9 @@ impl<T: Send + 'static> PendingBuilder<T> {
 
     /// Makes the pending of a call scheduled on caller `caller_id`: queued (not started), and
     /// not to be blocked on from that caller's thread.
-    pub(crate) fn scheduled(mut self, caller_id: u32) -> Self {
-        self.scheduled = Some(caller_id);
+    /// `function_id` names its function (`call_names`).
+    pub(crate) fn scheduled(mut self, caller_id: u32, function_id: u16) -> Self {
+        self.scheduled = Some((caller_id, function_id));
         self
     }
 
@@ -212,9 +213,10 @@ impl<T: Send + 'static> PendingBuilder<T> {
             })
         });
         let pen = Pending::from_parts(extras);
-        if let Some(caller_id) = self.scheduled {
+        if let Some((caller_id, function_id)) = self.scheduled {
             // Not shared yet: plain stores, no read-modify-write.
             pen.inner.runner.store(caller_id, Ordering::Relaxed);
+            pen.inner.function.store(function_id, Ordering::Relaxed);
             pen.inner.state.store(NOT_STARTED, Ordering::Relaxed);
         }
         // An empty context holds no tracker: skip the slot lookups.
@@ -260,6 +262,7 @@ impl<T: Send + 'static> Pending<T> {
         Pending::from_inner(Arc::new(Inner {
             state: AtomicU8::new(0),
             runner: AtomicU32::new(0),
+            function: AtomicU16::new(0),
             core: Mutex::new(Core {
                 outcome: None,
                 waker: None,
@@ -321,10 +324,15 @@ impl<T> Pending<T> {
                 "the pending is already done; its outcome cannot be set again",
             ));
         }
-        let outcome = if state & CANCELLED != 0 {
-            Err(PendingError::cancelled(cancel_text(&core)))
+        // A value that gives way to the cancellation is dropped only once the pending is done
+        // and unlocked: its destructor is user code and may panic.
+        let (outcome, rejected) = if state & CANCELLED != 0 {
+            (
+                Err(PendingError::cancelled(cancel_text(&core))),
+                Some(outcome),
+            )
         } else {
-            outcome
+            (outcome, None)
         };
         let mut flags = SET;
         if matches!(outcome, Err(PendingError::Cancelled(_))) {
@@ -332,6 +340,7 @@ impl<T> Pending<T> {
         }
         core.outcome = Some(outcome);
         self.finish(core, flags);
+        drop(rejected);
         Ok(())
     }
 
@@ -779,7 +788,7 @@ mod loom_models {
     fn begin_run_races_cancel() {
         model(|| {
             let pen: Pending<u32> = Pending::builder()
-                .scheduled(7)
+                .scheduled(7, 0)
                 .build()
                 .expect("an empty context has no tracker");
             let runner = pen.clone();

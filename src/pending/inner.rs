@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::any_pending::{CallbackId, ErasedPending, Hook, WaiterKey};
 use crate::error::PendingError;
 use crate::metadata::Metadata;
-use crate::sync::{AtomicU8, AtomicU32, Mutex, Ordering, lock};
+use crate::sync::{AtomicU8, AtomicU16, AtomicU32, Mutex, Ordering, lock};
 
 use super::core::Pending;
 use super::state::{CANCELLED, DONE, SET};
@@ -24,6 +24,9 @@ pub(crate) struct Inner<T> {
     /// The id of the caller that must run the work (0: none). Blocking on the pending from
     /// that caller's thread would deadlock (SPEC P11). Lives in what would be padding.
     pub(crate) runner: AtomicU32,
+    /// For a scheduled call, the interned name of its function (0: none; `call_names`). With
+    /// `runner` it names the call in metadata and `Debug` (SPEC P2) without an allocation.
+    pub(crate) function: AtomicU16,
     pub(crate) core: Mutex<Core<T>>,
 }
 
@@ -177,10 +180,32 @@ impl<T> Inner<T> {
 
     pub(crate) fn metadata(&self) -> Metadata {
         let core = lock(&self.core);
-        core.extras
+        let given = core
+            .extras
             .as_ref()
             .map(|x| x.metadata.clone())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        drop(core);
+        self.with_call_names(given)
+    }
+
+    /// `given` preceded by the names of the function and caller of a scheduled call, when
+    /// this pending is one (rendered now: the pending stores only their ids).
+    fn with_call_names(&self, given: Metadata) -> Metadata {
+        let function = self.function.load(Ordering::Relaxed);
+        if function == 0 {
+            return given;
+        }
+        let mut pairs = Vec::with_capacity(given.len() + 2);
+        if let Some(name) = crate::call_names::function_name(function) {
+            pairs.push(("func".into(), name.into()));
+        }
+        let caller = self.runner.load(Ordering::Relaxed);
+        let caller_name = crate::call_names::caller_name(caller)
+            .map_or_else(|| format!("#{caller}"), |n| n.to_string());
+        pairs.push(("caller".into(), caller_name.into()));
+        pairs.extend(given.iter().map(|(k, v)| (k.to_owned().into(), v.clone())));
+        Metadata::from_pairs(pairs)
     }
 
     pub(crate) fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -196,6 +221,7 @@ impl<T> Inner<T> {
             ),
             Err(_) => (None, Metadata::default()),
         };
+        let metadata = self.with_call_names(metadata);
         f.write_str("<Pending")?;
         if state & CANCELLED != 0 {
             f.write_str(" ⛔")?;

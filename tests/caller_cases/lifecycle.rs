@@ -371,13 +371,13 @@ fn scheduling_on_a_stopping_caller_is_not_accepting() {
 }
 
 #[test]
-fn join_from_the_callers_own_thread_is_wrong_thread() {
+fn join_from_the_callers_own_thread_is_an_error() {
     // SPEC C4 (misuse is an error, not a deadlock)
     let caller = new_caller_on(BACKEND, "life-join-self");
     let c = caller.clone();
     let result = caller
         .call_soon(move || match c.join() {
-            Err(CallerError::WrongThread { caller }) => Some(caller),
+            Err(CallerError::JoinOwnThread { caller }) => Some(caller),
             _ => None,
         })
         .unwrap()
