@@ -66,6 +66,7 @@ def stop(km, kc):
 
 
 def drain(kc):
+    _stash.clear()
     for get in (kc.get_iopub_msg, kc.get_shell_msg):
         while True:
             try:
@@ -85,11 +86,20 @@ def is_idle(msg):
     return msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
 
 
+# Shell replies that arrived while another was awaited (ipykernel answers kernel_info only
+# after the running cell's execute_reply), by their request's msg_id.
+_stash: dict = {}
+
+
 def shell_reply(kc, msg_id):
+    if msg_id in _stash:
+        return _stash.pop(msg_id)
     while True:
         msg = kc.get_shell_msg(timeout=TIMEOUT)
-        if msg["parent_header"].get("msg_id") == msg_id:
+        parent = msg["parent_header"].get("msg_id")
+        if parent == msg_id:
             return msg
+        _stash[parent] = msg
 
 
 def empty_cell(kc, code, reps):

@@ -5,8 +5,8 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 
-use async_kernel::PendingError;
 use async_kernel::caller::{Async, Caller, CallerOptions, Modifier, QueuedFunction};
+use async_kernel::{Pending, PendingError};
 use jupyter_protocol::{ReplyError, ReplyStatus};
 use serde_json::{Value, json};
 
@@ -153,27 +153,17 @@ fn abort(state: &Arc<State>, job: &Job) {
     state.iopub.status(Some(&job.request.header), "idle");
 }
 
-/// The caller a thread-mode cell runs on: a named one (kept for later cells of that name), or
-/// a fresh one for this cell alone.
-fn worker_for(state: &Arc<State>, name: Option<&str>) -> Result<(Caller, bool), PendingError> {
-    let options = |n: &str| CallerOptions::named(n);
-    match name {
-        Some(name) => {
-            let mut named = lock(&state.named);
-            if let Some(caller) = named.get(name).filter(|c| c.running()) {
-                return Ok((caller.clone(), false));
-            }
-            let caller = Caller::new(Modifier::NewThread, options(name))
-                .map_err(|e| PendingError::failed(e.to_string()))?;
-            named.insert(name.to_owned(), caller.clone());
-            Ok((caller, false))
-        }
-        None => {
-            let caller = Caller::new(Modifier::NewThread, options("cell-worker"))
-                .map_err(|e| PendingError::failed(e.to_string()))?;
-            Ok((caller, true))
-        }
+/// The named caller of `-- thread name=NAME` cells: made by the first such cell, kept for later
+/// ones (and stopped with the kernel).
+fn named_worker(state: &Arc<State>, name: &str) -> Result<Caller, PendingError> {
+    let mut named = lock(&state.named);
+    if let Some(caller) = named.get(name).filter(|c| c.running()) {
+        return Ok(caller.clone());
     }
+    let caller = Caller::new(Modifier::NewThread, CallerOptions::named(name))
+        .map_err(|e| PendingError::failed(e.to_string()))?;
+    named.insert(name.to_owned(), caller.clone());
+    Ok(caller)
 }
 
 /// Runs one cell to its end and answers its request; true when it failed.
@@ -190,20 +180,19 @@ async fn run_cell(state: &Arc<State>, job: Job) -> bool {
         let cell = cell.clone();
         move || interpreter.execute(code, cell)
     };
-    let mut temporary = None;
-    let scheduled = match &job.mode {
+    let scheduled: Result<Pending<Outcome>, PendingError> = match &job.mode {
         RunMode::Queue | RunMode::Task => state
             .shell
             .call_soon(Async(execute))
             .map_err(|e| PendingError::failed(e.to_string())),
-        RunMode::Thread(name) => worker_for(state, name.as_deref()).and_then(|(caller, fresh)| {
-            let pending = caller
+        RunMode::Thread(None) => state
+            .shell
+            .to_thread(Async(execute))
+            .map_err(|e| PendingError::failed(e.to_string())),
+        RunMode::Thread(Some(name)) => named_worker(state, name).and_then(|caller| {
+            caller
                 .call_soon(Async(execute))
-                .map_err(|e| PendingError::failed(e.to_string()));
-            if fresh {
-                temporary = Some(caller);
-            }
-            pending
+                .map_err(|e| PendingError::failed(e.to_string()))
         }),
     };
     let id = state.next_cell.fetch_add(1, Ordering::Relaxed);
@@ -231,9 +220,6 @@ async fn run_cell(state: &Arc<State>, job: Job) -> bool {
         },
     };
     lock(&state.running).remove(&id);
-    if let Some(worker) = temporary {
-        worker.stop(false);
-    }
     let parent = &job.request.header;
     let (reply, failed) = match outcome {
         Outcome::Ok { result, payload } => {

@@ -91,6 +91,22 @@ def test_queue_mode_cells_do_not_interleave(kernel):
     assert lines == ["a1", "a2", "a3", "b1", "b2", "b3"]
 
 
+# KERNEL R5: thread-mode cells (pool worker or named caller) publish their output before their
+# idle, and share the session's globals.
+@pytest.mark.parametrize("first_line", ["-- thread", "-- thread name=io"])
+def test_thread_mode_cells(kernel, first_line):
+    _, kc = kernel
+    drain_iopub(kc)
+    run = kc.execute(first_line + "\nfrom_thread = 6 * 7 for i = 1, 3 do print('t' .. i) end")
+    msgs = collect_until_idle(kc, [run])
+    assert stdout_lines(msgs) == ["t1", "t2", "t3"]
+    assert reply_to(kc, run)["content"]["status"] == "ok"
+    check = kc.execute("from_thread")
+    result = [m for m in collect_until_idle(kc, [check]) if m["msg_type"] == "execute_result"]
+    assert result[0]["content"]["data"]["text/plain"] == "42"
+    reply_to(kc, check)
+
+
 # KERNEL C1: the shell answers kernel_info while a 2 s cell runs (sleeping or busy).
 @pytest.mark.parametrize(
     "cell",
