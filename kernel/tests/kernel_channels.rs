@@ -107,7 +107,7 @@ fn execute(code: &str) -> Value {
            "allow_stdin": false, "stop_on_error": true})
 }
 
-// KERNEL W2, C2, M2, D1: one kernel, one client, the whole conversation.
+// KERNEL W2, W4, C2, D1: one kernel, one client, the whole conversation.
 #[test]
 fn a_conversation_with_the_kernel() {
     let info = connection();
@@ -128,6 +128,16 @@ fn a_conversation_with_the_kernel() {
         .map(|m| m.content["execution_state"].clone())
         .collect();
     assert_eq!(status, [json!("busy"), json!("idle")]);
+
+    // The heartbeat echoes.
+    let heartbeat = context.socket(zmq::REQ).unwrap();
+    heartbeat.set_linger(0).unwrap();
+    heartbeat.set_rcvtimeo(10_000).unwrap();
+    heartbeat
+        .connect(&info.endpoint(ChannelKind::Heartbeat))
+        .unwrap();
+    heartbeat.send(&b"ping"[..], 0).unwrap();
+    assert_eq!(heartbeat.recv_bytes(0).unwrap(), b"ping");
 
     // A request signed with another key is dropped and never runs.
     let intruder = Session::new(b"not the key");
