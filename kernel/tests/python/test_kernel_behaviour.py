@@ -61,6 +61,17 @@ def collect_until_idle(kc, msg_ids):
     return seen
 
 
+def wait_for_output(kc, msg_id, text):
+    """Blocks until the request's stdout shows `text`: the cell is running."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        msg = kc.get_iopub_msg(timeout=TIMEOUT)
+        if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream"
+                and text in msg["content"]["text"]):
+            return
+    raise AssertionError(f"{text!r} never came")
+
+
 def stdout_lines(msgs):
     text = "".join(m["content"]["text"] for m in msgs if m["msg_type"] == "stream")
     return text.split()
@@ -110,14 +121,18 @@ def test_thread_mode_cells(kernel, first_line):
 # KERNEL C1: the shell answers kernel_info while a 2 s cell runs (sleeping or busy).
 @pytest.mark.parametrize(
     "cell",
-    ["sleep(2)", "local t = os.clock() while os.clock() - t < 2 do end"],
+    [
+        "print('started') sleep(2)",
+        "print('started') local t = os.clock() while os.clock() - t < 2 do end",
+    ],
     ids=["sleeping", "cpu-bound"],
 )
 def test_kernel_info_while_a_cell_runs(kernel, cell):
     _, kc = kernel
     drain_shell(kc)
+    drain_iopub(kc)
     run = kc.execute(cell)
-    time.sleep(0.2)  # let the cell start; the answer must not wait for its end
+    wait_for_output(kc, run, "started")
     info = kc.kernel_info()
     first = kc.get_shell_msg(timeout=TIMEOUT)
     assert first["parent_header"]["msg_id"] == info, "kernel_info waited for the cell"
@@ -130,21 +145,25 @@ def test_kernel_info_while_a_cell_runs(kernel, cell):
 def test_interrupt_stops_an_infinite_loop(kernel):
     km, kc = kernel
     kc.execute_interactive("kept = 41", timeout=TIMEOUT)
-    run = kc.execute("while true do end")
-    time.sleep(0.3)
+    drain_iopub(kc)
+    run = kc.execute("print('looping') while true do end")
+    wait_for_output(kc, run, "looping")
     km.interrupt_kernel()
     reply = reply_to(kc, run)
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
-    after = kc.execute_interactive("kept + 1", timeout=TIMEOUT)
-    assert after["content"]["status"] == "ok"
+    after = kc.execute("kept + 1")
+    result = [m for m in collect_until_idle(kc, [after]) if m["msg_type"] == "execute_result"]
+    assert result[0]["content"]["data"]["text/plain"] == "42"
+    reply_to(kc, after)
 
 
 # KERNEL I2: SIGINT interrupts the running cells instead of ending the kernel.
 def test_sigint_interrupts(kernel):
     km, kc = kernel
-    run = kc.execute("while true do end")
-    time.sleep(0.3)
+    drain_iopub(kc)
+    run = kc.execute("print('looping') while true do end")
+    wait_for_output(kc, run, "looping")
     km.signal_kernel(signal.SIGINT)
     reply = reply_to(kc, run)
     assert reply["content"]["ename"] == "KeyboardInterrupt"
@@ -168,18 +187,36 @@ def test_input_round_trip(kernel):
 # KERNEL Q1: with stop_on_error, cells queued behind a failing one are aborted.
 def test_stop_on_error_aborts_queued_cells(kernel):
     _, kc = kernel
-    failing = kc.execute("sleep(0.2) error('first fails')")
+    drain_iopub(kc)
+    # The first cell waits for input, so the second is surely queued before the failure.
+    failing = kc.execute("input('go? ') error('first fails')", allow_stdin=True)
+    kc.get_stdin_msg(timeout=TIMEOUT)
     queued = kc.execute("never_ran = true")
+    wait_iopub_type(kc, queued, "execute_input")
+    kc.input("go")
     assert reply_to(kc, failing)["content"]["status"] == "error"
     assert reply_to(kc, queued)["content"]["status"] == "aborted"
-    check = kc.execute_interactive("never_ran == nil", timeout=TIMEOUT)
-    assert check["content"]["status"] == "ok"
+    check = kc.execute("never_ran == nil")
+    result = [m for m in collect_until_idle(kc, [check]) if m["msg_type"] == "execute_result"]
+    assert result[0]["content"]["data"]["text/plain"] == "true"
+    reply_to(kc, check)
+
+
+def wait_iopub_type(kc, msg_id, msg_type):
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        msg = kc.get_iopub_msg(timeout=TIMEOUT)
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == msg_type:
+            return msg
+    raise AssertionError(f"no {msg_type}")
 
 
 # KERNEL M1: a comm answers while a cell runs.
 def test_comm_round_trip_while_a_cell_runs(kernel):
     _, kc = kernel
-    run = kc.execute("sleep(1)")
+    drain_iopub(kc)
+    run = kc.execute("print('started') sleep(1)")
+    wait_for_output(kc, run, "started")
     comm_id = uuid.uuid4().hex
     kc.session.send(kc.shell_channel.socket, "comm_open",
                     {"comm_id": comm_id, "target_name": "async_kernel.echo", "data": {}})
