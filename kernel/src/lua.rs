@@ -347,18 +347,18 @@ impl LuaInterpreter {
         &self.lua
     }
 
-    /// Compiles a cell: as an expression (`return <code>`) if it is one, as a chunk otherwise.
-    fn compile(&self, code: &str, name: &str) -> Result<(Function, bool), mlua::Error> {
+    /// Compiles a cell: as an expression (`return <code>`) if it is one, as a chunk otherwise
+    /// (the standalone `lua` prompt's rule).
+    fn compile(&self, code: &str, name: &str) -> Result<Function, mlua::Error> {
         let expression = self
             .lua
             .load(format!("return {code}"))
             .set_name(name)
             .into_function();
-        if let Ok(f) = expression {
-            return Ok((f, true));
+        match expression {
+            Ok(f) => Ok(f),
+            Err(_) => self.lua.load(code).set_name(name).into_function(),
         }
-        let f = self.lua.load(code).set_name(name).into_function()?;
-        Ok((f, false))
     }
 
     /// The value a dotted name (`string.format`, `t.x:y`) names, read without metamethods.
@@ -440,13 +440,12 @@ fn token_before(code: &str, cursor: usize) -> (usize, String) {
 /// The identifier chain around `cursor` (extending to the right too).
 fn token_at(code: &str, cursor: usize) -> String {
     let chars: Vec<char> = code.chars().collect();
-    let (start, mut token) = token_before(code, cursor);
+    let (_, mut token) = token_before(code, cursor);
     let mut end = cursor.min(chars.len());
     while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
         token.push(chars[end]);
         end += 1;
     }
-    let _ = start;
     token.trim_matches(['.', ':']).to_owned()
 }
 
@@ -478,7 +477,7 @@ impl Interpreter for LuaInterpreter {
         let shared = self.shared.clone();
         let run = self.run.clone();
         Box::pin(async move {
-            let (function, _expression) = match compiled {
+            let function = match compiled {
                 Ok(compiled) => compiled,
                 Err(mlua::Error::SyntaxError { message, .. }) => {
                     return Outcome::Error {

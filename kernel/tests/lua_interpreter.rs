@@ -3,7 +3,6 @@
 //! completion, inspection, is_complete).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_kernel_jupyter::interpreter::{BoxFuture, OutputSink};
 use async_kernel_jupyter::lua::LuaInterpreter;
@@ -261,5 +260,4 @@ fn complete_inspect_is_complete() {
         Completeness::Incomplete(_)
     ));
     assert_eq!(lua.is_complete("x = = 1"), Completeness::Invalid);
-    let _ = Duration::ZERO;
 }
