@@ -7,7 +7,7 @@ fn kernel() -> Command {
     Command::new(env!("CARGO_BIN_EXE_async-kernel"))
 }
 
-// KERNEL X1: a missing connection file: exit code 2 and a clear message.
+// BEHAVIOUR KX1: a missing connection file: exit code 2 and a clear message.
 #[test]
 fn missing_connection_file() {
     let out = kernel()
@@ -22,7 +22,7 @@ fn missing_connection_file() {
     );
 }
 
-// KERNEL X1: an invalid one too.
+// BEHAVIOUR KX1: an invalid one too.
 #[test]
 fn invalid_connection_file() {
     let dir = std::env::temp_dir().join(format!("ak-cli-{}", std::process::id()));
@@ -37,7 +37,7 @@ fn invalid_connection_file() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-// KERNEL X2: install --prefix writes kernel.json with this binary's absolute path.
+// BEHAVIOUR KX2: install --prefix writes kernel.json with this binary's absolute path.
 #[test]
 fn install_under_a_prefix() {
     let dir = std::env::temp_dir().join(format!("ak-install-{}", std::process::id()));

@@ -22,7 +22,7 @@ fn sample() -> History {
     h
 }
 
-// KERNEL H1: tail gives the last n entries as [session, line, input].
+// BEHAVIOUR KH1: tail gives the last n entries as [session, line, input].
 #[test]
 fn tail_gives_the_last_n() {
     let got = sample().answer(&query(
@@ -38,7 +38,7 @@ fn tail_gives_the_last_n() {
     assert_eq!(got[0], json!([SESSION, 2, ["1 + 2", "3"]]));
 }
 
-// KERNEL H1: range selects [start, stop) of a session; other sessions are empty.
+// BEHAVIOUR KH1: range selects [start, stop) of a session; other sessions are empty.
 #[test]
 fn range_selects_lines() {
     let h = sample();
@@ -56,7 +56,7 @@ fn range_selects_lines() {
     assert!(other.is_empty());
 }
 
-// KERNEL H1: search matches whole inputs by glob; unique keeps one of each; n keeps the last n.
+// BEHAVIOUR KH1: search matches whole inputs by glob; unique keeps one of each; n keeps the last n.
 #[test]
 fn search_with_glob_unique_and_n() {
     let h = sample();
@@ -79,7 +79,7 @@ fn search_with_glob_unique_and_n() {
     assert_eq!(everything.len(), 3);
 }
 
-// KERNEL H2: glob as SQLite's GLOB.
+// BEHAVIOUR KH2: glob as SQLite's GLOB.
 #[test]
 fn glob_semantics() {
     assert!(glob_match("*", ""));

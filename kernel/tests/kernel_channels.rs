@@ -56,7 +56,7 @@ impl Client {
             control: socket(zmq::DEALER, ChannelKind::Control),
             iopub,
         };
-        // KERNEL W4 (JEP 65): the first iopub message is the welcome.
+        // BEHAVIOUR KW4 (JEP 65): the first iopub message is the welcome.
         let welcome = client.recv(&client.iopub);
         assert_eq!(welcome.header.msg_type, "iopub_welcome");
         client
@@ -107,7 +107,7 @@ fn execute(code: &str) -> Value {
            "allow_stdin": false, "stop_on_error": true})
 }
 
-// KERNEL W2, W4, C2, D1: one kernel, one client, the whole conversation.
+// BEHAVIOUR KW2, KW4, KC2, KD1: one kernel, one client, the whole conversation.
 #[test]
 fn a_conversation_with_the_kernel() {
     let info = connection();

@@ -58,7 +58,7 @@ fn streams(published: &[(String, Value)], name: &str) -> String {
         .collect()
 }
 
-// KERNEL L1: print, io.write and io.stdout:write go to stdout; eprint and io.stderr:write to
+// BEHAVIOUR KL1: print, io.write and io.stdout:write go to stdout; eprint and io.stderr:write to
 // stderr, in order.
 #[test]
 fn streams_go_where_they_belong() {
@@ -77,7 +77,7 @@ fn streams_go_where_they_belong() {
     assert_eq!(published[0].1["name"], "stdout");
 }
 
-// KERNEL L2: an expression cell shows its value; a statement cell shows none; globals persist.
+// BEHAVIOUR KL2: an expression cell shows its value; a statement cell shows none; globals persist.
 #[test]
 fn expression_values_and_globals() {
     let lua = LuaInterpreter::new().unwrap();
@@ -94,7 +94,7 @@ fn expression_values_and_globals() {
     ));
 }
 
-// KERNEL L3: an error gives name, value and a traceback; a syntax error too.
+// BEHAVIOUR KL3: an error gives name, value and a traceback; a syntax error too.
 #[test]
 fn errors_carry_a_traceback() {
     let lua = LuaInterpreter::new().unwrap();
@@ -118,7 +118,7 @@ fn errors_carry_a_traceback() {
     );
 }
 
-// KERNEL L4: display*, clear_output and help.
+// BEHAVIOUR KL4: display*, clear_output and help.
 #[test]
 fn display_clear_and_help() {
     let lua = LuaInterpreter::new().unwrap();
@@ -161,7 +161,7 @@ fn display_clear_and_help() {
     }
 }
 
-// KERNEL L5: input goes through the sink; without stdin it is an error.
+// BEHAVIOUR KL5: input goes through the sink; without stdin it is an error.
 #[test]
 fn input_round_trip() {
     let lua = LuaInterpreter::new().unwrap();
@@ -176,7 +176,7 @@ fn input_round_trip() {
     assert!(matches!(run(&lua, "input('x')").0, Outcome::Error { .. }));
 }
 
-// KERNEL L6: an interrupt stops an infinite loop; the session's globals survive.
+// BEHAVIOUR KL6: an interrupt stops an infinite loop; the session's globals survive.
 #[test]
 fn interrupt_stops_an_infinite_loop() {
     let lua = Arc::new(LuaInterpreter::new().unwrap());
@@ -204,7 +204,7 @@ fn interrupt_stops_an_infinite_loop() {
     assert_eq!(text_of(&run(&lua, "kept").0).as_deref(), Some("7"));
 }
 
-// KERNEL L7: sleep lets other cells run meanwhile (task mode on one loop).
+// BEHAVIOUR KL7: sleep lets other cells run meanwhile (task mode on one loop).
 #[test]
 fn sleeping_cells_interleave() {
     let lua = LuaInterpreter::new().unwrap();
@@ -232,7 +232,7 @@ fn sleeping_cells_interleave() {
     assert!(first_b < last_a, "{lines:?}");
 }
 
-// KERNEL L8: completion of globals and table fields; inspection; is_complete.
+// BEHAVIOUR KL8: completion of globals and table fields; inspection; is_complete.
 #[test]
 fn complete_inspect_is_complete() {
     let lua = LuaInterpreter::new().unwrap();

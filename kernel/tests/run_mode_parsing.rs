@@ -3,7 +3,7 @@
 use async_kernel_jupyter::run_mode::RunMode;
 use serde_json::json;
 
-// KERNEL R1: the first line names the mode.
+// BEHAVIOUR KR1: the first line names the mode.
 #[test]
 fn first_line_names_the_mode() {
     let none = json!({});
@@ -19,7 +19,7 @@ fn first_line_names_the_mode() {
     );
 }
 
-// KERNEL R1: anything else is the default, queue.
+// BEHAVIOUR KR1: anything else is the default, queue.
 #[test]
 fn other_first_lines_are_the_default() {
     let none = json!({});
@@ -36,7 +36,7 @@ fn other_first_lines_are_the_default() {
     assert_eq!(RunMode::from_first_line("-- a comment"), None);
 }
 
-// KERNEL R2: tags in the metadata, below the first line.
+// BEHAVIOUR KR2: tags in the metadata, below the first line.
 #[test]
 fn tags_choose_when_the_first_line_does_not() {
     let tagged = json!({"tags": ["x", "thread"]});

@@ -12,7 +12,7 @@ fn request(session: &Session) -> Vec<Vec<u8>> {
     session.encode(&message)
 }
 
-// KERNEL W1: a message signed with the key decodes to what was encoded, identities included.
+// BEHAVIOUR KW1: a message signed with the key decodes to what was encoded, identities included.
 #[test]
 fn round_trip() {
     let session = Session::new(b"secret");
@@ -38,7 +38,7 @@ fn round_trip() {
     assert_eq!(back.identities, message.identities);
 }
 
-// KERNEL W2: a wrong signature, another key, or a changed part is rejected before parsing.
+// BEHAVIOUR KW2: a wrong signature, another key, or a changed part is rejected before parsing.
 #[test]
 fn bad_signatures_are_rejected() {
     let session = Session::new(b"secret");
@@ -67,7 +67,7 @@ fn bad_signatures_are_rejected() {
     assert!(wire::decode(frames, session.signer()).is_ok());
 }
 
-// KERNEL W2: an empty key turns signing off (the protocol's rule).
+// BEHAVIOUR KW2: an empty key turns signing off (the protocol's rule).
 #[test]
 fn empty_key_means_unsigned() {
     let session = Session::new(b"");
@@ -77,7 +77,7 @@ fn empty_key_means_unsigned() {
     assert!(wire::decode(frames, &Signer::new(b"")).is_ok());
 }
 
-// KERNEL W3: structural errors are errors, not panics.
+// BEHAVIOUR KW3: structural errors are errors, not panics.
 #[test]
 fn structural_errors() {
     let signer = Signer::new(b"");
@@ -140,7 +140,7 @@ proptest! {
     // decoded or rejected, never a panic; a decoded one is answered by encoding a reply.
     #![proptest_config(ProptestConfig { cases: 34_000, failure_persistence: None, ..ProptestConfig::default() })]
 
-    // KERNEL W3
+    // BEHAVIOUR KW3
     #[test]
     fn mutated_and_random_messages_never_panic(
         ops in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 0..4),

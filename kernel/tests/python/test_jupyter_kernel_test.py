@@ -1,3 +1,4 @@
+# BEHAVIOUR KJ1: every test of jupyter_kernel_test passes, none skipped.
 """The kernel against `jupyter_kernel_test` (the 12 tests of KernelTests and the iopub_welcome
 test), with every sample attribute set (issue 10)."""
 
@@ -5,7 +6,7 @@ import unittest
 
 import jupyter_kernel_test as jkt
 
-KERNEL = "async-kernel-lua"
+BEHAVIOUR = "async-kernel-lua"
 
 
 class LuaKernelTests(jkt.KernelTests):

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-KERNEL = "async-kernel-lua"
+BEHAVIOUR = "async-kernel-lua"
 TIMEOUT = 15
 
 
@@ -77,7 +77,7 @@ def stdout_lines(msgs):
     return text.split()
 
 
-# KERNEL R3: task-mode cells interleave on the shell's loop.
+# BEHAVIOUR KR3: task-mode cells interleave on the shell's loop.
 def test_task_mode_cells_interleave(kernel):
     _, kc = kernel
     drain_iopub(kc)
@@ -90,7 +90,7 @@ def test_task_mode_cells_interleave(kernel):
     assert lines.index("b1") < lines.index("a3"), lines
 
 
-# KERNEL R4: queue-mode cells run one at a time, in order.
+# BEHAVIOUR KR4: queue-mode cells run one at a time, in order.
 def test_queue_mode_cells_do_not_interleave(kernel):
     _, kc = kernel
     drain_iopub(kc)
@@ -102,7 +102,7 @@ def test_queue_mode_cells_do_not_interleave(kernel):
     assert lines == ["a1", "a2", "a3", "b1", "b2", "b3"]
 
 
-# KERNEL R5: thread-mode cells (pool worker or named caller) publish their output before their
+# BEHAVIOUR KR5: thread-mode cells (pool worker or named caller) publish their output before their
 # idle, and share the session's globals.
 @pytest.mark.parametrize("first_line", ["-- thread", "-- thread name=io"])
 def test_thread_mode_cells(kernel, first_line):
@@ -118,7 +118,7 @@ def test_thread_mode_cells(kernel, first_line):
     reply_to(kc, check)
 
 
-# KERNEL C1: the shell answers kernel_info while a 2 s cell runs (sleeping or busy).
+# BEHAVIOUR KC1: the shell answers kernel_info while a 2 s cell runs (sleeping or busy).
 @pytest.mark.parametrize(
     "cell",
     [
@@ -141,7 +141,7 @@ def test_kernel_info_while_a_cell_runs(kernel, cell):
     assert done["content"]["status"] == "ok"
 
 
-# KERNEL I1: an interrupt stops `while true do end`; variables survive.
+# BEHAVIOUR KI1: an interrupt stops `while true do end`; variables survive.
 def test_interrupt_stops_an_infinite_loop(kernel):
     km, kc = kernel
     kc.execute_interactive("kept = 41", timeout=TIMEOUT)
@@ -158,7 +158,7 @@ def test_interrupt_stops_an_infinite_loop(kernel):
     reply_to(kc, after)
 
 
-# KERNEL I2: SIGINT interrupts the running cells instead of ending the kernel.
+# BEHAVIOUR KI2: SIGINT interrupts the running cells instead of ending the kernel.
 def test_sigint_interrupts(kernel):
     km, kc = kernel
     drain_iopub(kc)
@@ -171,7 +171,7 @@ def test_sigint_interrupts(kernel):
     assert kc.execute_interactive("1", timeout=TIMEOUT)["content"]["status"] == "ok"
 
 
-# KERNEL S1: input() asks on stdin and gets the front-end's answer.
+# BEHAVIOUR KS1: input() asks on stdin and gets the front-end's answer.
 def test_input_round_trip(kernel):
     _, kc = kernel
     drain_iopub(kc)
@@ -184,7 +184,7 @@ def test_input_round_trip(kernel):
     assert "hi ada" in " ".join(stdout_lines(collect_until_idle(kc, [run])))
 
 
-# KERNEL Q1: with stop_on_error, cells queued behind a failing one are aborted.
+# BEHAVIOUR KQ1: with stop_on_error, cells queued behind a failing one are aborted.
 def test_stop_on_error_aborts_queued_cells(kernel):
     _, kc = kernel
     drain_iopub(kc)
@@ -211,7 +211,7 @@ def wait_iopub_type(kc, msg_id, msg_type):
     raise AssertionError(f"no {msg_type}")
 
 
-# KERNEL M1: a comm answers while a cell runs.
+# BEHAVIOUR KM1: a comm answers while a cell runs.
 def test_comm_round_trip_while_a_cell_runs(kernel):
     _, kc = kernel
     drain_iopub(kc)
@@ -237,7 +237,7 @@ def test_comm_round_trip_while_a_cell_runs(kernel):
     reply_to(kc, run)
 
 
-# KERNEL D1: shutdown answers, and the process exits with code 0 within 1 s.
+# BEHAVIOUR KD1: shutdown answers, and the process exits with code 0 within 1 s.
 def test_shutdown_exit_code():
     km, kc = start_new_kernel(kernel_name=KERNEL)
     try:
