@@ -180,6 +180,15 @@ async fn run_cell(state: &Arc<State>, job: Job) -> bool {
         let cell = cell.clone();
         move || interpreter.execute(code, cell)
     };
+    // Registered before it is scheduled, so that an interrupt in between is not missed.
+    let id = state.next_cell.fetch_add(1, Ordering::Relaxed);
+    lock(&state.running).insert(
+        id,
+        RunningCell {
+            cell: cell.clone(),
+            pending: None,
+        },
+    );
     let scheduled: Result<Pending<Outcome>, PendingError> = match &job.mode {
         RunMode::Queue | RunMode::Task => state
             .shell
@@ -195,14 +204,14 @@ async fn run_cell(state: &Arc<State>, job: Job) -> bool {
                 .map_err(|e| PendingError::failed(e.to_string()))
         }),
     };
-    let id = state.next_cell.fetch_add(1, Ordering::Relaxed);
-    lock(&state.running).insert(
-        id,
-        RunningCell {
-            cell: cell.clone(),
-            pending: scheduled.as_ref().ok().cloned(),
-        },
-    );
+    if let Ok(pending) = &scheduled {
+        if let Some(entry) = lock(&state.running).get_mut(&id) {
+            entry.pending = Some(pending.clone());
+        }
+        if cell.is_cancelled() {
+            pending.cancel(Some("KeyboardInterrupt"));
+        }
+    }
     let outcome = match scheduled {
         Ok(pending) => match pending.await {
             Ok(outcome) => outcome,

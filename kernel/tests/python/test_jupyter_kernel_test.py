@@ -6,7 +6,7 @@ import unittest
 
 import jupyter_kernel_test as jkt
 
-BEHAVIOUR = "async-kernel-lua"
+KERNEL = "async-kernel-lua"
 
 
 class LuaKernelTests(jkt.KernelTests):

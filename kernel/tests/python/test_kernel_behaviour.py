@@ -8,7 +8,7 @@ import uuid
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-BEHAVIOUR = "async-kernel-lua"
+KERNEL = "async-kernel-lua"
 TIMEOUT = 15
 
 
