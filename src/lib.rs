@@ -42,6 +42,7 @@ mod manager;
 mod metadata;
 pub mod pending;
 mod scope;
+mod spin;
 mod sync;
 mod thread_role;
 mod tracker;
