@@ -269,7 +269,7 @@ impl<T: Send + 'static> Pending<T> {
         if matches!(outcome, Err(PendingError::Cancelled(_))) {
             flags |= CANCELLED;
         }
-        core.outcome = Some(outcome);
+        core.outcome = Some(outcome.map_err(Box::new));
         self.finish(core, flags);
         Ok(())
     }
@@ -374,7 +374,7 @@ impl<T: Send + 'static> Pending<T> {
             );
         }
         let message = cancel_text(&core);
-        core.outcome = Some(Err(PendingError::cancelled(message)));
+        core.outcome = Some(Err(Box::new(PendingError::cancelled(message))));
         self.finish(core, SET | CANCELLED);
         true
     }
@@ -465,8 +465,10 @@ impl<T: Send + 'static> Pending<T> {
             None if self.cancelled() => Some(Err(PendingError::cancelled(cancel_text(&core)))),
             None => None,
             Some(Ok(_)) => Some(Ok(None)),
-            Some(Err(e @ PendingError::Cancelled(_))) => Some(Err(e.clone())),
-            Some(Err(e)) => Some(Ok(Some(e.clone()))),
+            Some(Err(e)) if matches!(**e, PendingError::Cancelled(_)) => {
+                Some(Err(PendingError::clone(e)))
+            }
+            Some(Err(e)) => Some(Ok(Some(PendingError::clone(e)))),
         };
         drop(core);
         found.unwrap_or_else(|| Err(not_done(self)))
@@ -522,7 +524,8 @@ impl<T: Clone + Send + 'static> Pending<T> {
     pub fn result(&self) -> Result<T, PendingError> {
         let core = lock(&self.inner.core);
         let found = match &core.outcome {
-            Some(outcome) => Some(outcome.clone()),
+            Some(Ok(value)) => Some(Ok(value.clone())),
+            Some(Err(e)) => Some(Err(PendingError::clone(e))),
             None if self.cancelled() => Some(Err(PendingError::cancelled(cancel_text(&core)))),
             None => None,
         };
