@@ -3,7 +3,8 @@
 Run by bench/python/run.sh inside a virtual environment holding one async-kernel version; prints
 one JSON object: {"package": "async-kernel", "version": ..., "ops": {op: figure}}. Op names are
 those of benches/compare.rs; times are nanoseconds per iteration (per call or per item), heap
-figures bytes per item. Each figure is the median of a few repetitions.
+figures bytes per item. Each figure is the median of a few repetitions. The process pins
+itself to core 0, as the benchmark pins its cross-thread rows.
 
 Written against both APIs it is compared with: 0.10.3 (the one this crate's API was taken
 from) and the newest release. Both have `Caller("NewThread", backend=...)`, `call_soon`,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import statistics
 import sys
 import threading
@@ -119,7 +121,18 @@ def heap_queued_call(caller: Caller, n: int) -> float:
     return statistics.median(measure() for _ in range(3))
 
 
+def pin_to_core_0() -> bool:
+    """Pins this process (and the threads it starts) to core 0, as the benchmark pins its
+    cross-thread rows: wake-ups across cores on small VMs are bimodal."""
+    try:
+        os.sched_setaffinity(0, {0})
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
 def main() -> None:
+    pinned = pin_to_core_0()
     caller = Caller("NewThread", backend="asyncio", name="bench-python")
     caller.call_soon(value, 0).wait_sync()
     ops = {}
@@ -139,6 +152,7 @@ def main() -> None:
         "version": metadata.version("async-kernel"),
         "python": sys.version.split()[0],
         "quick": QUICK,
+        "pinned": pinned,
         "ops": {k: round(v, 1) for k, v in ops.items()},
     }
     print(json.dumps(report))
