@@ -833,23 +833,70 @@ mod report {
         out
     }
 
-    /// Draws ours/peer ratios as horizontal bars (idle and contended in two colours, the goal
-    /// as a tick) into an SVG at `path`.
+    /// One bar of the chart.
+    struct Bar {
+        label: String,
+        ratio: f64,
+        colour: RGBColor,
+        /// A ratio goal, drawn as a tick.
+        goal: Option<f64>,
+    }
+
+    /// Bars for no added load.
+    const IDLE: RGBColor = RGBColor(52, 101, 164);
+    /// Bars for rows under load.
+    const BUSY: RGBColor = RGBColor(230, 140, 30);
+    /// Bars against the Python async-kernel.
+    const PYTHON: RGBColor = RGBColor(78, 154, 6);
+
+    /// The bars: every row against its peer, then every time row against each Python version.
+    fn bars(rows: &[Row]) -> Vec<Bar> {
+        let short = |s: String| {
+            if s.chars().count() > 58 {
+                s.chars().take(57).collect::<String>() + "…"
+            } else {
+                s
+            }
+        };
+        let mut bars: Vec<Bar> = rows
+            .iter()
+            .filter(|r| r.ratio().is_finite())
+            .map(|r| Bar {
+                label: short(format!("{} vs {}", r.op, r.peer)),
+                ratio: r.ratio(),
+                colour: if r.contended { BUSY } else { IDLE },
+                goal: match r.goal {
+                    Goal::RatioAtMost(g) => Some(g),
+                    _ => None,
+                },
+            })
+            .collect();
+        for r in rows.iter().filter(|r| r.unit == "ns") {
+            for (version, py) in &r.python {
+                bars.push(Bar {
+                    label: short(format!("{} vs Python {version}", r.op)),
+                    ratio: r.ours.median / py,
+                    colour: PYTHON,
+                    // At least 20 times faster than the newest release.
+                    goal: version.ends_with("(newest)").then_some(0.05),
+                });
+            }
+        }
+        bars
+    }
+
+    /// Draws ours/peer ratios as horizontal bars (no added load, under load, and against the
+    /// Python async-kernel in three colours; the goal as a tick) into an SVG at `path`.
     pub(super) fn chart(rows: &[Row], path: &Path, quick: bool) -> Result<(), String> {
-        let rows: Vec<&Row> = rows.iter().filter(|r| r.ratio().is_finite()).collect();
-        if rows.is_empty() {
+        let bars = bars(rows);
+        if bars.is_empty() {
             return Ok(());
         }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
         }
-        let n = rows.len();
-        let x_max = rows
-            .iter()
-            .map(|r| r.ratio())
-            .fold(1.4f64, f64::max)
-            .min(4.0)
-            * 1.12;
+        let n = bars.len();
+        let x_max = bars.iter().map(|b| b.ratio).fold(1.4f64, f64::max).min(4.0) * 1.12;
         let height = 90 + 26 * n as u32;
         let root = SVGBackend::new(path, (980, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -857,19 +904,10 @@ mod report {
             "async-kernel vs peers: time (or heap) ours / peer, lower is better{}",
             if quick { " (quick run)" } else { "" }
         );
-        let labels: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                let mut s = format!("{} vs {}", r.op, r.peer);
-                if s.chars().count() > 58 {
-                    s = s.chars().take(57).collect::<String>() + "…";
-                }
-                s
-            })
-            .collect();
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
+            .margin_bottom(30)
             .x_label_area_size(36)
             .y_label_area_size(420)
             .build_cartesian_2d(0f64..x_max, 0f64..n as f64)
@@ -883,26 +921,23 @@ mod report {
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(|e| e.to_string())?;
-        let idle = RGBColor(52, 101, 164);
-        let busy = RGBColor(230, 140, 30);
-        // Row 0 at the top.
+        // Bar 0 at the top.
         let y = |i: usize| (n - 1 - i) as f64;
         chart
-            .draw_series(rows.iter().enumerate().map(|(i, r)| {
-                let colour = if r.contended { busy } else { idle };
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
                 Rectangle::new(
-                    [(0.0, y(i) + 0.2), (r.ratio().min(x_max), y(i) + 0.8)],
-                    colour.filled(),
+                    [(0.0, y(i) + 0.2), (b.ratio.min(x_max), y(i) + 0.8)],
+                    b.colour.filled(),
                 )
             }))
             .map_err(|e| e.to_string())?;
         chart
-            .draw_series(rows.iter().enumerate().filter_map(|(i, r)| match r.goal {
-                Goal::RatioAtMost(g) if g <= x_max => Some(PathElement::new(
+            .draw_series(bars.iter().enumerate().filter_map(|(i, b)| {
+                let g = b.goal.filter(|g| *g <= x_max)?;
+                Some(PathElement::new(
                     vec![(g, y(i) + 0.05), (g, y(i) + 0.95)],
                     BLACK.stroke_width(2),
-                )),
-                _ => None,
+                ))
             }))
             .map_err(|e| e.to_string())?;
         chart
@@ -912,10 +947,15 @@ mod report {
             )))
             .map_err(|e| e.to_string())?;
         chart
-            .draw_series(rows.iter().enumerate().map(|(i, r)| {
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let text = if b.ratio < 0.1 {
+                    format!("{:.3} (1/{:.0})", b.ratio, 1.0 / b.ratio)
+                } else {
+                    format!("{:.2}", b.ratio)
+                };
                 Text::new(
-                    format!("{:.2}", r.ratio()),
-                    (r.ratio().min(x_max) + 0.02, y(i) + 0.7),
+                    text,
+                    (b.ratio.min(x_max) + 0.02, y(i) + 0.7),
                     ("sans-serif", 12).into_font(),
                 )
             }))
@@ -924,11 +964,11 @@ mod report {
         let plot = chart.plotting_area();
         let (top, bottom) = (plot.get_pixel_range().1.start, plot.get_pixel_range().1.end);
         let row_px = (bottom - top) as f64 / n as f64;
-        for (i, label) in labels.iter().enumerate() {
+        for (i, b) in bars.iter().enumerate() {
             let py = top + (row_px * (i as f64 + 0.5)) as i32 - 7;
-            let colour = if rows[i].contended { busy } else { BLACK };
+            let colour = if b.colour == IDLE { BLACK } else { b.colour };
             root.draw(&Text::new(
-                label.clone(),
+                b.label.clone(),
                 (14, py),
                 ("sans-serif", 13).into_font().color(&colour),
             ))
@@ -936,7 +976,8 @@ mod report {
         }
         let legend_y = height as i32 - 18;
         root.draw(&Text::new(
-            "blue: idle machine · orange: one CPU-bound thread per core · black tick: goal · red line: the peer",
+            "blue: no load added · orange: one CPU-bound thread per core · green: the Python \
+             async-kernel · black tick: goal · red line: the peer",
             (14, legend_y),
             ("sans-serif", 12).into_font(),
         ))
