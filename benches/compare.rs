@@ -823,7 +823,12 @@ mod report {
             for v in &versions {
                 match r.python.iter().find(|(pv, _)| pv == v) {
                     Some((_, py)) => {
-                        out += &format!(" {} → {:.0}× |", show(*py, r.unit), py / r.ours.median)
+                        let what = if r.unit == "ns" { "faster" } else { "smaller" };
+                        out += &format!(
+                            " {} → {:.0}× {what} |",
+                            show(*py, r.unit),
+                            py / r.ours.median
+                        )
                     }
                     None => out += " |",
                 }
