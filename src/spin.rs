@@ -129,7 +129,11 @@ fn since_epoch(t: Instant) -> u64 {
 #[cfg(not(loom))]
 pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
-    let mut account = ACCOUNT.with(std::cell::Cell::get);
+    // `try_with`: a wait may run in another thread-local's destructor, after ours is gone;
+    // it then waits without spinning.
+    let Ok(mut account) = ACCOUNT.try_with(std::cell::Cell::get) else {
+        return false;
+    };
     if account.paused_until.is_some_and(|t| start < t) || overloaded(since_epoch(start)) {
         return false;
     }
@@ -158,7 +162,7 @@ pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
         }
         last = now;
     }
-    ACCOUNT.with(|a| a.set(account));
+    let _ = ACCOUNT.try_with(|a| a.set(account));
     caught
 }
 
