@@ -28,8 +28,10 @@
 //! [`Runner`] once (spawn helper threads there) that runs `iters` iterations per call and
 //! returns the time they took. Set `pinned` for cross-thread ops: the op is then measured on a
 //! thread pinned to core 0 ([`pin_to_core`]), and every thread its factories spawn inherits the
-//! pin. A heap op gives two [`HeapProbe`]s. Per-item costs at growing sizes go in
-//! [`scaling_ops`].
+//! pin. An op with a natural unit (10k `to_thread` jobs through one stream, 100k `queue_call`s
+//! then one wait) sets `batch`: every batch is then a whole multiple of it, and the figure is
+//! still per item. A heap op gives two [`HeapProbe`]s. Per-item costs at growing sizes go in
+//! [`scaling_ops`] (two factories, each runner called with `iters` = the size).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
