@@ -28,8 +28,10 @@
 //! [`Runner`] once (spawn helper threads there) that runs `iters` iterations per call and
 //! returns the time they took. Set `pinned` for cross-thread ops: the op is then measured on a
 //! thread pinned to core 0 ([`pin_to_core`]), and every thread its factories spawn inherits the
-//! pin. A heap op gives two [`HeapProbe`]s. Per-item costs at growing sizes go in
-//! [`scaling_ops`].
+//! pin. An op with a natural unit (10k `to_thread` jobs through one stream, 100k `queue_call`s
+//! then one wait) sets `batch`: every batch is then a whole multiple of it, and the figure is
+//! still per item. A heap op gives two [`HeapProbe`]s. Per-item costs at growing sizes go in
+//! [`scaling_ops`] (two factories, each runner called with `iters` = the size).
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -38,7 +40,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_kernel::Pending;
-use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Modifier};
+use async_kernel::caller::{
+    Async, Backend, Caller, CallerOptions, Items, Modifier, QueuedFunction,
+};
+use futures::StreamExt;
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -138,6 +143,9 @@ struct Op {
     pinned: bool,
     /// Measure while one CPU-bound thread per core runs ([`Burners`]).
     contended: bool,
+    /// Batches hold a whole multiple of this many iterations (1 for most ops): the op's natural
+    /// unit, such as 10k `to_thread` jobs through one `as_completed` stream.
+    batch: u64,
     /// What to run.
     measure: Measure,
 }
@@ -427,7 +435,8 @@ fn run_op(op: &Op, cfg: &Config) -> Row {
     let (ours, theirs, rounds_met, iters, rounds, unit) = match op.measure {
         Measure::Time { ours, peer } => {
             let (mut ours, mut peer) = (ours(), peer());
-            let iters = calibrate(&mut ours, &mut peer, cfg.batch_target);
+            let iters =
+                calibrate(&mut ours, &mut peer, cfg.batch_target).div_ceil(op.batch) * op.batch;
             let (a, b) = interleave(&mut ours, &mut peer, iters, cfg.rounds);
             let met = rounds_meeting(op.goal, &a, &b);
             (summarize(&a), summarize(&b), met, iters, cfg.rounds, "ns")
@@ -484,16 +493,16 @@ fn run_op_on_thread(op: &Op, cfg: &Config) -> Row {
 }
 
 /// Per-item cost of one operation at growing sizes: one whole run of `size` items per
-/// measurement, ours and the peer's alternating.
+/// measurement (the runner is called with `iters` = `size`), ours and the peer's alternating.
 struct ScalingOp {
     /// Row names are this plus the size (`gather_scaling_10k`).
     name: &'static str,
     /// What ours is compared with.
     peer: &'static str,
-    /// Time for one run of `size` items.
-    ours: fn(usize) -> Duration,
-    /// Time for one run of `size` items of the peer.
-    peer_run: fn(usize) -> Duration,
+    /// Builds our runner, once per series.
+    ours: Factory,
+    /// Builds the peer's runner, once per series.
+    peer_run: Factory,
 }
 
 /// A size as a row suffix: `1k`, `10k`, `1M`.
@@ -506,23 +515,27 @@ fn size_label(n: usize) -> String {
 }
 
 /// Measures a scaling op at every size of `cfg`; the first size is the baseline of the rest.
+/// Each size runs `scaling_items / size` times per side, at least 3 (so the 1M rows of a full
+/// run are 3 repetitions, after one warm-up run) and at most 200.
 fn run_scaling(op: &ScalingOp, cfg: &Config) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
+    let (mut ours, mut peer) = ((op.ours)(), (op.peer_run)());
     for &size in cfg.scaling_sizes {
         let reps = (cfg.scaling_items / size).clamp(3, 200);
+        let n = size as u64;
         // Warm-up (and first-touch of the memory a run of this size needs).
-        (op.ours)(size);
-        (op.peer_run)(size);
+        ours(n);
+        peer(n);
         let mut a = Vec::with_capacity(reps);
         let mut b = Vec::with_capacity(reps);
         for rep in 0..reps {
             let per_item = |d: Duration| d.as_nanos() as f64 / size as f64;
             if rep % 2 == 0 {
-                a.push(per_item((op.ours)(size)));
-                b.push(per_item((op.peer_run)(size)));
+                a.push(per_item(ours(n)));
+                b.push(per_item(peer(n)));
             } else {
-                b.push(per_item((op.peer_run)(size)));
-                a.push(per_item((op.ours)(size)));
+                b.push(per_item(peer(n)));
+                a.push(per_item(ours(n)));
             }
         }
         let goal = Goal::FlatWithin(0.2);
@@ -572,7 +585,7 @@ fn verdict(r: &Row) -> &'static str {
 /// Prints the table header.
 fn print_header() {
     println!(
-        "{:<26} {:>10} {:>21}  {:<30} {:>10} {:>21} {:>6}  {:<14} {:>7} result",
+        "{:<30} {:>10} {:>21}  {:<39} {:>10} {:>21} {:>6}  {:<14} {:>7} result",
         "op", "ours", "ours p10–p90", "peer", "peer", "peer p10–p90", "ratio", "goal", "met"
     );
 }
@@ -580,7 +593,7 @@ fn print_header() {
 /// Prints one row of the table.
 fn print_row(r: &Row) {
     println!(
-        "{:<26} {:>10} {:>21}  {:<30} {:>10} {:>21} {:>6.2}  {:<14} {:>7} {}",
+        "{:<30} {:>10} {:>21}  {:<39} {:>10} {:>21} {:>6.2}  {:<14} {:>7} {}",
         r.op,
         show(r.ours.median, r.unit),
         spread(&r.ours, r.unit),
@@ -1061,7 +1074,7 @@ mod python {
     fn print_speedups(rows: &[Row]) {
         println!();
         println!(
-            "{:<26} {:>10}  ours against the Python async-kernel (goal: >= 20x faster than the newest)",
+            "{:<30} {:>10}  ours against the Python async-kernel (goal: >= 20x faster than the newest)",
             "op", "ours"
         );
         for r in rows.iter().filter(|r| !r.python.is_empty()) {
@@ -1087,7 +1100,7 @@ mod python {
                 })
                 .collect();
             println!(
-                "{:<26} {:>10}  {}",
+                "{:<30} {:>10}  {}",
                 r.op,
                 super::show(r.ours.median, r.unit),
                 cols.join("; ")
@@ -1102,10 +1115,7 @@ mod python {
 
 /// Every op, in report order. Idle cross-thread rows come first: a false alarm of the waiting
 /// policy (a slow yield while the loop runs a long batch) would slow waits for a moment after.
-///
-/// Operations built on other branches (`Caller::to_thread` one at a time and via
-/// `as_completed`, `queue_call` then await) get their rows here, and their per-item scaling in
-/// [`scaling_ops`].
+/// Per-item costs at growing sizes are in [`scaling_ops`].
 fn ops() -> Vec<Op> {
     let mut all = every_op();
     if !Backend::Smol.is_available() {
@@ -1123,6 +1133,17 @@ fn every_op() -> Vec<Op> {
         goal,
         pinned,
         contended,
+        batch: 1,
+        measure: Measure::Time { ours, peer: peer_f },
+    };
+    // Unpinned, idle, in whole runs of `batch` items.
+    let batched = |name, peer, goal, batch, ours, peer_f| Op {
+        name,
+        peer,
+        goal,
+        pinned: false,
+        contended: false,
+        batch,
         measure: Measure::Time { ours, peer: peer_f },
     };
     let heap = |name, peer, goal, ours, peer_f| Op {
@@ -1131,6 +1152,7 @@ fn every_op() -> Vec<Op> {
         goal,
         pinned: false,
         contended: false,
+        batch: 1,
         measure: Measure::Heap { ours, peer: peer_f },
     };
     vec![
@@ -1215,6 +1237,22 @@ fn every_op() -> Vec<Op> {
             ours_gather,
             peer_gather,
         ),
+        batched(
+            "to_thread_as_completed",
+            "tokio spawn_blocking + buffer_unordered",
+            Goal::RatioAtMost(1.0),
+            TO_THREAD_BATCH,
+            ours_to_thread,
+            peer_to_thread,
+        ),
+        batched(
+            "queue_call_100k",
+            "tokio unbounded mpsc + one task",
+            Goal::RatioAtMost(3.0),
+            QUEUE_BATCH,
+            ours_queue_call,
+            peer_queue_call,
+        ),
         time(
             "roundtrip_contended",
             "crossbeam + tokio oneshot",
@@ -1260,14 +1298,28 @@ fn every_op() -> Vec<Op> {
 }
 
 /// Every per-item scaling series, run at each size of [`Config::scaling_sizes`] (goal: flat
-/// within ±20% of the smallest size). `as_completed` and `queue_call` join here once they exist.
+/// within ±20% of the smallest size).
 fn scaling_ops() -> Vec<ScalingOp> {
-    vec![ScalingOp {
-        name: "gather_scaling",
-        peer: "tokio JoinSet",
-        ours: ours_gather_once,
-        peer_run: peer_gather_once,
-    }]
+    vec![
+        ScalingOp {
+            name: "gather_scaling",
+            peer: "tokio JoinSet",
+            ours: ours_gather,
+            peer_run: peer_gather,
+        },
+        ScalingOp {
+            name: "as_completed_done_scaling",
+            peer: "tokio JoinSet, tasks finished",
+            ours: ours_as_completed_done,
+            peer_run: peer_join_set_done,
+        },
+        ScalingOp {
+            name: "queue_call_scaling",
+            peer: "tokio unbounded mpsc + one task",
+            ours: ours_queue_call_whole,
+            peer_run: peer_queue_call_whole,
+        },
+    ]
 }
 
 /// Ours: create a `Pending<u64>`, set it, await it, all on one thread inside `block_on`.
@@ -1669,14 +1721,207 @@ fn peer_gather() -> Runner {
     })
 }
 
-/// Ours, one scaling run: `n` pendings from `call_soon` inside a task, then all awaited.
-fn ours_gather_once(n: usize) -> Duration {
-    ours_gather()(n as u64)
+/// `to_thread` jobs per `as_completed` stream in `to_thread_as_completed`.
+const TO_THREAD_BATCH: u64 = 10_000;
+
+/// Jobs unfinished at once in `to_thread_as_completed` (`max_concurrent`).
+const TO_THREAD_AT_ONCE: usize = 10;
+
+/// Ours: `TO_THREAD_BATCH` `Caller::to_thread` jobs from a lazy source through
+/// `as_completed(.., Some(TO_THREAD_AT_ONCE), true)`, driven by `block_on` on this thread.
+fn ours_to_thread() -> Runner {
+    let caller = BenchCaller::start("bench-to-thread");
+    Box::new(move |iters| {
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(TO_THREAD_BATCH);
+            let parent = caller.0.clone();
+            let jobs = (0..n).map(move |i| {
+                parent
+                    .to_thread(move || black_box(i))
+                    .expect("running caller")
+            });
+            block_on(
+                caller
+                    .0
+                    .as_completed(Items::lazy(jobs), Some(TO_THREAD_AT_ONCE), true)
+                    .for_each(|pen| {
+                        black_box(pen.expect("a job").result().expect("the job's value"));
+                        async {}
+                    }),
+            );
+            left -= n;
+        }
+        start.elapsed()
+    })
 }
 
-/// Peer, one scaling run: `n` tasks in a `JoinSet` inside a task, then all joined.
-fn peer_gather_once(n: usize) -> Duration {
-    peer_gather()(n as u64)
+/// Peer: `TO_THREAD_BATCH` `tokio::task::spawn_blocking` jobs through
+/// `buffer_unordered(TO_THREAD_AT_ONCE)`, driven by a current-thread runtime's `block_on` on
+/// this thread (like ours: the stream is polled here, the jobs run on pool threads).
+fn peer_to_thread() -> Runner {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    Box::new(move |iters| {
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(TO_THREAD_BATCH);
+            rt.block_on(
+                futures::stream::iter(0..n)
+                    .map(|i| tokio::task::spawn_blocking(move || black_box(i)))
+                    .buffer_unordered(TO_THREAD_AT_ONCE)
+                    .for_each(|r| {
+                        black_box(r.expect("the job's value"));
+                        async {}
+                    }),
+            );
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// `queue_call`s per wait in `queue_call_100k`.
+const QUEUE_BATCH: u64 = 100_000;
+
+/// Ours: `queue_call` ×`batch` from this (plain) thread onto one queue, then `wait_sync` on the
+/// last call's pending (the queue's, done with the last result once the queue is empty).
+fn ours_queue_call_batched(batch: u64) -> Runner {
+    let caller = BenchCaller::start("bench-queue-call");
+    let sink = QueuedFunction::new(|i: u64| black_box(i));
+    Box::new(move |iters| {
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(batch);
+            let mut last = None;
+            for i in 0..n {
+                last = Some(caller.0.queue_call(&sink, i).expect("running caller"));
+            }
+            if let Some(pen) = last {
+                black_box(pen.wait_sync(None).expect("the queue's last result"));
+            }
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// A message to the peer's drain task.
+enum DrainMsg {
+    /// One item to handle.
+    Item(u64),
+    /// Reply with the last item handled (sent after the last item of a batch).
+    Flush(tokio::sync::oneshot::Sender<u64>),
+}
+
+/// Peer: an unbounded tokio mpsc drained by one task on a current-thread runtime thread; `batch`
+/// items sent from this thread, then a reply awaited (`blocking_recv`) after the last.
+fn peer_queue_call_batched(batch: u64) -> Runner {
+    let rt = TokioThread::start();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DrainMsg>();
+    rt.handle.spawn(async move {
+        let mut last = 0;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                DrainMsg::Item(v) => last = black_box(v),
+                DrainMsg::Flush(reply) => {
+                    let _ = reply.send(last);
+                }
+            }
+        }
+    });
+    Box::new(move |iters| {
+        // The runtime (and with it the drain task) lives as long as the runner.
+        let _runtime = &rt;
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(batch);
+            for i in 0..n {
+                tx.send(DrainMsg::Item(i)).expect("drain task alive");
+            }
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            tx.send(DrainMsg::Flush(reply)).expect("drain task alive");
+            black_box(answer.blocking_recv().expect("the last item"));
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// Ours for `queue_call_100k`: waits after every `QUEUE_BATCH` calls.
+fn ours_queue_call() -> Runner {
+    ours_queue_call_batched(QUEUE_BATCH)
+}
+
+/// Peer for `queue_call_100k`: a reply after every `QUEUE_BATCH` items.
+fn peer_queue_call() -> Runner {
+    peer_queue_call_batched(QUEUE_BATCH)
+}
+
+/// Ours for the scaling series: all `iters` calls, then one wait.
+fn ours_queue_call_whole() -> Runner {
+    ours_queue_call_batched(u64::MAX)
+}
+
+/// Peer for the scaling series: all `iters` items, then one reply.
+fn peer_queue_call_whole() -> Runner {
+    peer_queue_call_batched(u64::MAX)
+}
+
+/// Ours: `iters` pendings of `call_soon`s made from this thread and all done (not timed), then
+/// timed: every one yielded by `as_completed` over the collection, driven by `block_on` here.
+fn ours_as_completed_done() -> Runner {
+    let caller = BenchCaller::start("bench-as-completed");
+    Box::new(move |iters| {
+        let pens: Vec<Pending<u64>> = (0..iters)
+            .map(|i| {
+                caller
+                    .0
+                    .call_soon(move || black_box(i))
+                    .expect("running caller")
+            })
+            .collect();
+        for pen in &pens {
+            pen.wait_sync_done(None).expect("the call ends");
+        }
+        let start = Instant::now();
+        block_on(caller.0.as_completed(pens, None, true).for_each(|pen| {
+            black_box(
+                pen.expect("a done call")
+                    .result()
+                    .expect("the call's value"),
+            );
+            async {}
+        }));
+        start.elapsed()
+    })
+}
+
+/// Peer: `iters` tasks spawned into a `JoinSet` on a current-thread runtime thread and all
+/// finished (not timed: a marker task spawned after them has run, and the runtime runs them in
+/// order), then timed: every one joined with `join_next`, driven by `block_on` here.
+fn peer_join_set_done() -> Runner {
+    let rt = TokioThread::start();
+    Box::new(move |iters| {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..iters {
+            set.spawn_on(async move { black_box(i) }, &rt.handle);
+        }
+        block_on(rt.handle.spawn(async {})).expect("marker task");
+        let start = Instant::now();
+        block_on(async {
+            while let Some(v) = set.join_next().await {
+                black_box(v.expect("task value"));
+            }
+        });
+        start.elapsed()
+    })
 }
 
 /// Ours: heap bytes per call queued on a caller that has not started (so none runs).
