@@ -2,30 +2,48 @@
 //! same process and interleaved round by round, so that machine noise hits both sides alike.
 //!
 //! ```text
-//! cargo bench --bench compare -- [--quick] [--list] [--json PATH] [NAME...]
+//! cargo bench --all-features --bench compare -- [--quick] [--list] [--with-python]
+//!     [--json PATH] [--markdown PATH] [--chart PATH] [NAME...]
 //! ```
 //! * `--quick`: fewer, shorter rounds (the whole run stays well under a minute).
 //! * `NAME...`: run only the ops whose name contains one of these strings.
-//! * `--json PATH`: where the JSON report goes (default `$CARGO_TARGET_DIR/compare.json`, else
-//!   `target/compare.json` in the package).
+//! * `--with-python`: also run the same operations on the Python async-kernel, newest release and
+//!   0.10.3 (`bench/python/run.sh`, which makes its virtual environments under `target/python/`
+//!   on first use), and add our speed-up over each.
+//! * `--json PATH`: where the JSON report goes (default `target/compare.json`).
+//! * `--markdown PATH`: where the Markdown table goes (default `target/compare.md`), ready to
+//!   paste into the README.
+//! * `--chart PATH`: where the SVG chart goes (default `docs/performance.svg` for a full run of
+//!   every op, `target/performance.svg` otherwise).
 //!
 //! Prints a table (median per iteration of ours and of the peer, p10–p90 spread over the rounds,
-//! ratio ours/peer, goal, pass/miss) and writes the same rows as a JSON list of
-//! `{ "op", "ours_ns", "peer", "peer_ns", "ratio", "goal", "unit", ... }`.
+//! ratio ours/peer, goal, in how many rounds the goal was met, pass/miss) and writes the same rows
+//! as a JSON list of `{ "op", "ours_ns", "peer", "peer_ns", "ratio", "goal", "unit", ... }`.
+//!
+//! Rows marked `contended` run while one CPU-bound thread per core (started and stopped by the
+//! benchmark, see [`Burners`]) competes for the CPUs.
 //!
 //! # Adding an op
 //! Add an [`Op`] to [`ops`]. A timed op gives two factories ([`Factory`]); each builds a
 //! [`Runner`] once (spawn helper threads there) that runs `iters` iterations per call and
 //! returns the time they took. Set `pinned` for cross-thread ops: the op is then measured on a
 //! thread pinned to core 0 ([`pin_to_core`]), and every thread its factories spawn inherits the
-//! pin. A heap op gives two [`HeapProbe`]s.
+//! pin. An op with a natural unit (10k `to_thread` jobs through one stream, 100k `queue_call`s
+//! then one wait) sets `batch`: every batch is then a whole multiple of it, and the figure is
+//! still per item. A heap op gives two [`HeapProbe`]s. Per-item costs at growing sizes go in
+//! [`scaling_ops`] (two factories, each runner called with `iters` = the size).
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_kernel::Pending;
-use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Modifier};
+use async_kernel::caller::{
+    Async, Backend, Caller, CallerOptions, Items, Modifier, QueuedFunction,
+};
+use futures::StreamExt;
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -64,16 +82,21 @@ enum Goal {
     RatioAtMost(f64),
     /// Ours is at most this, in the op's unit; the peer is shown for scale.
     AbsoluteAtMost(f64),
+    /// Ours per item is within this fraction (0.2: ±20%) of ours per item at the smallest size
+    /// of the same scaling series.
+    FlatWithin(f64),
     /// No goal: shown for information (for example an unpinned twin of a pinned op).
     Info,
 }
 
 impl Goal {
-    /// Whether `ours` (and `ratio` = ours/peer) meet the goal.
-    fn passes(self, ours: f64, ratio: f64) -> bool {
+    /// Whether `ours` (and `ratio` = ours/peer; `baseline`, ours at the smallest size of a
+    /// scaling series) meet the goal.
+    fn passes(self, ours: f64, ratio: f64, baseline: Option<f64>) -> bool {
         match self {
             Goal::RatioAtMost(max) => ratio <= max,
             Goal::AbsoluteAtMost(max) => ours <= max,
+            Goal::FlatWithin(frac) => baseline.is_none_or(|b| (ours / b - 1.0).abs() <= frac),
             Goal::Info => true,
         }
     }
@@ -83,6 +106,7 @@ impl Goal {
         match self {
             Goal::RatioAtMost(max) => format!("ratio <= {max:.2}"),
             Goal::AbsoluteAtMost(max) => format!("ours <= {max} {unit}"),
+            Goal::FlatWithin(frac) => format!("flat ±{:.0}%", frac * 100.0),
             Goal::Info => "info".to_owned(),
         }
     }
@@ -90,16 +114,17 @@ impl Goal {
     /// The goal's number, for the JSON report.
     fn value(self) -> f64 {
         match self {
-            Goal::RatioAtMost(x) | Goal::AbsoluteAtMost(x) => x,
+            Goal::RatioAtMost(x) | Goal::AbsoluteAtMost(x) | Goal::FlatWithin(x) => x,
             Goal::Info => f64::NAN,
         }
     }
 
-    /// `"ratio"` or `"absolute"`, for the JSON report.
+    /// `"ratio"`, `"absolute"`, `"flat"` or `"info"`, for the JSON report.
     fn kind(self) -> &'static str {
         match self {
             Goal::RatioAtMost(_) => "ratio",
             Goal::AbsoluteAtMost(_) => "absolute",
+            Goal::FlatWithin(_) => "flat",
             Goal::Info => "info",
         }
     }
@@ -116,6 +141,11 @@ struct Op {
     /// Measure with every thread pinned to core 0 (cross-thread ops: wake-ups across cores on
     /// small VMs are bimodal and would swamp the comparison).
     pinned: bool,
+    /// Measure while one CPU-bound thread per core runs ([`Burners`]).
+    contended: bool,
+    /// Batches hold a whole multiple of this many iterations (1 for most ops): the op's natural
+    /// unit, such as 10k `to_thread` jobs through one `as_completed` stream.
+    batch: u64,
     /// What to run.
     measure: Measure,
 }
@@ -130,6 +160,10 @@ struct Config {
     heap_items: usize,
     /// Repetitions of a heap measurement.
     heap_rounds: usize,
+    /// Sizes of the scaling series.
+    scaling_sizes: &'static [usize],
+    /// Items measured per scaling size and side (at least one whole run of the size).
+    scaling_items: usize,
 }
 
 impl Config {
@@ -141,6 +175,8 @@ impl Config {
                 batch_target: Duration::from_millis(5),
                 heap_items: 2_000,
                 heap_rounds: 3,
+                scaling_sizes: &[1_000, 10_000, 100_000],
+                scaling_items: 200_000,
             }
         } else {
             Config {
@@ -148,6 +184,8 @@ impl Config {
                 batch_target: Duration::from_millis(20),
                 heap_items: 20_000,
                 heap_rounds: 7,
+                scaling_sizes: &[1_000, 10_000, 100_000, 1_000_000],
+                scaling_items: 3_000_000,
             }
         }
     }
@@ -194,11 +232,16 @@ fn ns_per_iter(elapsed: Duration, iters: u64) -> f64 {
 }
 
 /// The batch size that makes the slower of `ours` and `peer` take about `target`: doubles the
-/// batch from 1 until it does (this also warms both sides up).
+/// batch from 1 until it does (this also warms both sides up). Each size is tried twice and the
+/// faster try counts: under load one stall of a few milliseconds would otherwise stop the
+/// doubling early, and tiny batches would measure the stall instead of the op.
 fn calibrate(ours: &mut Runner, peer: &mut Runner, target: Duration) -> u64 {
     let mut iters = 1u64;
     loop {
-        let slower = ours(iters).max(peer(iters));
+        let slower = (0..2)
+            .map(|_| ours(iters).max(peer(iters)))
+            .min()
+            .unwrap_or_default();
         if slower >= target || iters >= 1 << 40 {
             // Scale to the target from the last measurement.
             let scale = target.as_secs_f64() / slower.as_secs_f64().max(1e-9);
@@ -231,6 +274,15 @@ fn interleave(
     (a, b)
 }
 
+/// In how many rounds ours met the goal by itself (round `i` of ours against round `i` of the
+/// peer): how often a ratio goal holds, where the median alone hides it.
+fn rounds_meeting(goal: Goal, ours: &[f64], peer: &[f64]) -> usize {
+    ours.iter()
+        .zip(peer)
+        .filter(|(a, b)| goal.passes(**a, **a / **b, None))
+        .count()
+}
+
 /// Net heap bytes allocated while `f` runs (what it keeps alive), divided by `n`.
 fn heap_per_item(n: usize, f: impl FnOnce()) -> f64 {
     let region = Region::new(GLOBAL);
@@ -247,13 +299,57 @@ fn pin_to_core(core: usize) -> bool {
     core_affinity::set_for_current(core_affinity::CoreId { id: core })
 }
 
+/// One CPU-bound thread per core, each pinned to its core, for the contended rows: the load of
+/// a kernel whose cells crunch numbers on every core. They stop when this is dropped.
+struct Burners {
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Burners {
+    fn start() -> Self {
+        let cores = core_affinity::get_core_ids().unwrap_or_default();
+        let n = cores
+            .len()
+            .max(std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|i| {
+                let stop = stop.clone();
+                let core = cores.get(i).copied();
+                std::thread::spawn(move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    let mut x = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        for _ in 0..1_000 {
+                            x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                        }
+                    }
+                })
+            })
+            .collect();
+        Burners { stop, threads }
+    }
+}
+
+impl Drop for Burners {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
 /// One line of the report.
 struct Row {
     /// The op's name.
-    op: &'static str,
+    op: String,
     /// The peer's name.
     peer: &'static str,
-    /// `"ns"` (per iteration) or `"bytes"` (per item).
+    /// `"ns"` (per iteration or item) or `"bytes"` (per item).
     unit: &'static str,
     /// Our figures.
     ours: Stats,
@@ -261,12 +357,20 @@ struct Row {
     theirs: Stats,
     /// The goal.
     goal: Goal,
-    /// Iterations per batch (0 for heap ops).
+    /// Ours at the smallest size of the row's scaling series (scaling rows only).
+    baseline: Option<f64>,
+    /// Rounds in which ours met the goal by itself.
+    rounds_met: usize,
+    /// Iterations per batch (0 for heap ops; items per size for scaling rows).
     iters: u64,
     /// Rounds measured.
     rounds: usize,
     /// Whether the op ran pinned to one core.
     pinned: bool,
+    /// Whether CPU-bound threads competed with it.
+    contended: bool,
+    /// The Python async-kernel's figure for the same op, by version (`--with-python`).
+    python: Vec<(String, f64)>,
 }
 
 impl Row {
@@ -277,11 +381,22 @@ impl Row {
 
     /// Whether the goal is met.
     fn passes(&self) -> bool {
-        self.goal.passes(self.ours.median, self.ratio())
+        self.goal
+            .passes(self.ours.median, self.ratio(), self.baseline)
     }
 
     /// The row as a JSON object.
     fn to_json(&self) -> serde_json::Value {
+        let python: serde_json::Map<String, serde_json::Value> = self
+            .python
+            .iter()
+            .map(|(version, ns)| {
+                (
+                    version.clone(),
+                    serde_json::json!({ "value": round2(*ns), "speedup": round2(ns / self.ours.median) }),
+                )
+            })
+            .collect();
         serde_json::json!({
             "op": self.op,
             "ours_ns": round2(self.ours.median),
@@ -292,6 +407,7 @@ impl Row {
             "goal_kind": self.goal.kind(),
             "unit": self.unit,
             "pass": self.passes(),
+            "rounds_met": self.rounds_met,
             "ours_p10": round2(self.ours.p10),
             "ours_p90": round2(self.ours.p90),
             "ours_min": round2(self.ours.min),
@@ -303,6 +419,8 @@ impl Row {
             "iters_per_round": self.iters,
             "rounds": self.rounds,
             "pinned": self.pinned,
+            "contended": self.contended,
+            "python": python,
         })
     }
 }
@@ -314,12 +432,14 @@ fn round2(x: f64) -> f64 {
 
 /// Measures one op (on the calling thread).
 fn run_op(op: &Op, cfg: &Config) -> Row {
-    let (ours, theirs, iters, rounds, unit) = match op.measure {
+    let (ours, theirs, rounds_met, iters, rounds, unit) = match op.measure {
         Measure::Time { ours, peer } => {
             let (mut ours, mut peer) = (ours(), peer());
-            let iters = calibrate(&mut ours, &mut peer, cfg.batch_target);
+            let iters =
+                calibrate(&mut ours, &mut peer, cfg.batch_target).div_ceil(op.batch) * op.batch;
             let (a, b) = interleave(&mut ours, &mut peer, iters, cfg.rounds);
-            (summarize(&a), summarize(&b), iters, cfg.rounds, "ns")
+            let met = rounds_meeting(op.goal, &a, &b);
+            (summarize(&a), summarize(&b), met, iters, cfg.rounds, "ns")
         }
         Measure::Heap { ours, peer } => {
             let mut a = Vec::with_capacity(cfg.heap_rounds);
@@ -328,25 +448,38 @@ fn run_op(op: &Op, cfg: &Config) -> Row {
                 a.push(ours(cfg.heap_items));
                 b.push(peer(cfg.heap_items));
             }
-            (summarize(&a), summarize(&b), 0, cfg.heap_rounds, "bytes")
+            let met = rounds_meeting(op.goal, &a, &b);
+            (
+                summarize(&a),
+                summarize(&b),
+                met,
+                0,
+                cfg.heap_rounds,
+                "bytes",
+            )
         }
     };
     Row {
-        op: op.name,
+        op: op.name.to_owned(),
         peer: op.peer,
         unit,
         ours,
         theirs,
         goal: op.goal,
+        baseline: None,
+        rounds_met,
         iters,
         rounds,
         pinned: op.pinned,
+        contended: op.contended,
+        python: Vec::new(),
     }
 }
 
 /// Measures `op` on a fresh thread, pinned to core 0 when the op asks for it, so that the pin
-/// never leaks into other ops.
+/// never leaks into other ops; under load from [`Burners`] when the op is contended.
 fn run_op_on_thread(op: &Op, cfg: &Config) -> Row {
+    let _burners = op.contended.then(Burners::start);
     std::thread::scope(|s| {
         s.spawn(|| {
             if op.pinned && !pin_to_core(0) {
@@ -357,6 +490,73 @@ fn run_op_on_thread(op: &Op, cfg: &Config) -> Row {
         .join()
         .expect("benchmark thread panicked")
     })
+}
+
+/// Per-item cost of one operation at growing sizes: one whole run of `size` items per
+/// measurement (the runner is called with `iters` = `size`), ours and the peer's alternating.
+struct ScalingOp {
+    /// Row names are this plus the size (`gather_scaling_10k`).
+    name: &'static str,
+    /// What ours is compared with.
+    peer: &'static str,
+    /// Builds our runner, once per series.
+    ours: Factory,
+    /// Builds the peer's runner, once per series.
+    peer_run: Factory,
+}
+
+/// A size as a row suffix: `1k`, `10k`, `1M`.
+fn size_label(n: usize) -> String {
+    match n {
+        n if n >= 1_000_000 && n % 1_000_000 == 0 => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n % 1_000 == 0 => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+/// Measures a scaling op at every size of `cfg`; the first size is the baseline of the rest.
+/// Each size runs `scaling_items / size` times per side, at least 3 (so the 1M rows of a full
+/// run are 3 repetitions, after one warm-up run) and at most 200.
+fn run_scaling(op: &ScalingOp, cfg: &Config) -> Vec<Row> {
+    let mut rows: Vec<Row> = Vec::new();
+    let (mut ours, mut peer) = ((op.ours)(), (op.peer_run)());
+    for &size in cfg.scaling_sizes {
+        let reps = (cfg.scaling_items / size).clamp(3, 200);
+        let n = size as u64;
+        // Warm-up (and first-touch of the memory a run of this size needs).
+        ours(n);
+        peer(n);
+        let mut a = Vec::with_capacity(reps);
+        let mut b = Vec::with_capacity(reps);
+        for rep in 0..reps {
+            let per_item = |d: Duration| d.as_nanos() as f64 / size as f64;
+            if rep % 2 == 0 {
+                a.push(per_item(ours(n)));
+                b.push(per_item(peer(n)));
+            } else {
+                b.push(per_item(peer(n)));
+                a.push(per_item(ours(n)));
+            }
+        }
+        let goal = Goal::FlatWithin(0.2);
+        let baseline = rows.first().map(|r| r.ours.median);
+        rows.push(Row {
+            op: format!("{}_{}", op.name, size_label(size)),
+            peer: op.peer,
+            unit: "ns",
+            ours: summarize(&a),
+            theirs: summarize(&b),
+            goal,
+            baseline,
+            rounds_met: a.iter().filter(|x| goal.passes(**x, 0.0, baseline)).count(),
+            iters: size as u64,
+            rounds: reps,
+            pinned: false,
+            contended: false,
+            python: Vec::new(),
+        });
+    }
+    rows
 }
 
 /// A figure with its unit, for the table.
@@ -373,18 +573,27 @@ fn spread(s: &Stats, unit: &str) -> String {
     format!("{}–{}", show(s.p10, unit), show(s.p90, unit))
 }
 
+/// `pass`, `MISS` or `-` (no goal).
+fn verdict(r: &Row) -> &'static str {
+    match (r.goal, r.passes()) {
+        (Goal::Info, _) => "-",
+        (_, true) => "pass",
+        (_, false) => "MISS",
+    }
+}
+
 /// Prints the table header.
 fn print_header() {
     println!(
-        "{:<22} {:>10} {:>21}  {:<24} {:>10} {:>21} {:>6}  {:<16} result",
-        "op", "ours", "ours p10–p90", "peer", "peer", "peer p10–p90", "ratio", "goal"
+        "{:<30} {:>10} {:>21}  {:<39} {:>10} {:>21} {:>6}  {:<14} {:>7} result",
+        "op", "ours", "ours p10–p90", "peer", "peer", "peer p10–p90", "ratio", "goal", "met"
     );
 }
 
 /// Prints one row of the table.
 fn print_row(r: &Row) {
     println!(
-        "{:<22} {:>10} {:>21}  {:<24} {:>10} {:>21} {:>6.2}  {:<16} {}",
+        "{:<30} {:>10} {:>21}  {:<39} {:>10} {:>21} {:>6.2}  {:<14} {:>7} {}",
         r.op,
         show(r.ours.median, r.unit),
         spread(&r.ours, r.unit),
@@ -393,19 +602,16 @@ fn print_row(r: &Row) {
         spread(&r.theirs, r.unit),
         r.ratio(),
         r.goal.describe(r.unit),
-        match (r.goal, r.passes()) {
-            (Goal::Info, _) => "-",
-            (_, true) => "pass",
-            (_, false) => "MISS",
-        },
+        format!("{}/{}", r.rounds_met, r.rounds),
+        verdict(r),
     );
 }
 
-/// Where the JSON report goes by default.
-fn default_json_path() -> PathBuf {
+/// The target directory: `$CARGO_TARGET_DIR`, else `target/` in the package.
+fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("compare.json"),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/compare.json"),
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
     }
 }
 
@@ -415,8 +621,14 @@ struct Args {
     quick: bool,
     /// `--list`: only print the op names.
     list: bool,
+    /// `--with-python`.
+    with_python: bool,
     /// `--json PATH`.
     json: PathBuf,
+    /// `--markdown PATH`.
+    markdown: PathBuf,
+    /// `--chart PATH`, if given.
+    chart: Option<PathBuf>,
     /// Name filters (substrings); empty means every op.
     filters: Vec<String>,
 }
@@ -426,7 +638,10 @@ fn parse_args() -> Args {
     let mut args = Args {
         quick: false,
         list: false,
-        json: default_json_path(),
+        with_python: false,
+        json: target_dir().join("compare.json"),
+        markdown: target_dir().join("compare.md"),
+        chart: None,
         filters: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -434,7 +649,10 @@ fn parse_args() -> Args {
         match a.as_str() {
             "--quick" => args.quick = true,
             "--list" => args.list = true,
+            "--with-python" => args.with_python = true,
             "--json" => args.json = it.next().expect("--json needs a path").into(),
+            "--markdown" => args.markdown = it.next().expect("--markdown needs a path").into(),
+            "--chart" => args.chart = Some(it.next().expect("--chart needs a path").into()),
             "--bench" => {}
             s if s.starts_with("--") => eprintln!("ignoring unknown option {s}"),
             _ => args.filters.push(a),
@@ -443,17 +661,35 @@ fn parse_args() -> Args {
     args
 }
 
-/// Parses the arguments, runs the selected ops, prints the table and writes the JSON report.
+/// Whether `name` is selected by the filters.
+fn selected(args: &Args, name: &str) -> bool {
+    args.filters.is_empty() || args.filters.iter().any(|f| name.contains(f.as_str()))
+}
+
+/// Writes `text` to `path`, making its folder.
+fn write_file(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("create the report's folder");
+    }
+    std::fs::write(path, text).expect("write the report");
+}
+
+/// Parses the arguments, runs the selected ops, prints the table and writes the reports.
 fn main() {
     let args = parse_args();
     let all = ops();
-    let selected: Vec<&Op> = all
+    let scaling = scaling_ops();
+    let chosen: Vec<&Op> = all.iter().filter(|op| selected(&args, op.name)).collect();
+    let chosen_scaling: Vec<&ScalingOp> = scaling
         .iter()
-        .filter(|op| args.filters.is_empty() || args.filters.iter().any(|f| op.name.contains(f)))
+        .filter(|op| selected(&args, op.name))
         .collect();
     if args.list {
-        for op in &selected {
+        for op in &chosen {
             println!("{}", op.name);
+        }
+        for op in &chosen_scaling {
+            println!("{}_<size>", op.name);
         }
         return;
     }
@@ -461,125 +697,627 @@ fn main() {
     let started = Instant::now();
     print_header();
     let mut rows = Vec::new();
-    for op in selected {
+    for op in chosen {
         let row = run_op_on_thread(op, &cfg);
         print_row(&row);
         rows.push(row);
     }
+    for op in chosen_scaling {
+        for row in run_scaling(op, &cfg) {
+            print_row(&row);
+            rows.push(row);
+        }
+    }
+    if args.with_python {
+        python::add_columns(&mut rows, args.quick);
+    }
     let report = serde_json::Value::Array(rows.iter().map(Row::to_json).collect());
     let text = serde_json::to_string_pretty(&report).expect("JSON of plain numbers and strings");
-    if let Some(dir) = args.json.parent() {
-        std::fs::create_dir_all(dir).expect("create the report's folder");
+    write_file(&args.json, &(text + "\n"));
+    write_file(&args.markdown, &report::markdown(&rows, args.quick));
+    let full_run = !args.quick && args.filters.is_empty();
+    let chart = args.chart.clone().unwrap_or_else(|| {
+        if full_run {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/performance.svg")
+        } else {
+            target_dir().join("performance.svg")
+        }
+    });
+    if let Err(e) = report::chart(&rows, &chart, args.quick) {
+        eprintln!("warning: could not draw the chart {}: {e}", chart.display());
     }
-    std::fs::write(&args.json, text + "\n").expect("write the JSON report");
     let misses = rows.iter().filter(|r| !r.passes()).count();
     println!(
-        "{} ops, {} pass, {} miss, in {:.1} s{}; report: {}",
+        "{} rows, {} pass, {} miss, in {:.1} s{}; reports: {}, {}, {}",
         rows.len(),
         rows.len() - misses,
         misses,
         started.elapsed().as_secs_f64(),
         if args.quick { " (quick)" } else { "" },
-        args.json.display()
+        args.json.display(),
+        args.markdown.display(),
+        chart.display(),
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports: the Markdown table and the chart
+// ---------------------------------------------------------------------------------------------
+
+mod report {
+    use std::path::Path;
+
+    use plotters::prelude::*;
+
+    use super::{Goal, Row, show, verdict};
+
+    /// The machine, for the table's heading: CPU model and count.
+    fn machine() -> String {
+        let model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, m)| m.trim().to_owned())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_owned());
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        format!("{cpus} × {model}, {}", std::env::consts::OS)
+    }
+
+    /// Today's date (UTC), as `date` prints it.
+    fn today() -> String {
+        std::process::Command::new("date")
+            .args(["-u", "+%Y-%m-%d"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "unknown date".to_owned())
+    }
+
+    /// The rows as a Markdown table (with a Python column per version when measured).
+    pub(super) fn markdown(rows: &[Row], quick: bool) -> String {
+        let versions: Vec<String> = rows
+            .iter()
+            .flat_map(|r| r.python.iter().map(|(v, _)| v.clone()))
+            .fold(Vec::new(), |mut acc, v| {
+                if !acc.contains(&v) {
+                    acc.push(v);
+                }
+                acc
+            });
+        let mut out = format!(
+            "Measured {} on {}{}: medians over the rounds, p10–p90 in brackets.\n\n",
+            today(),
+            machine(),
+            if quick {
+                " (`--quick`: indicative only)"
+            } else {
+                ""
+            }
+        );
+        out += "| operation | ours | peer | peer figure | ratio (goal) | rounds met |";
+        for v in &versions {
+            out += &format!(" vs Python async-kernel {v} |");
+        }
+        out += "\n|---|---|---|---|---|---|";
+        for _ in &versions {
+            out += "---|";
+        }
+        out += "\n";
+        for r in rows {
+            let mut cond = Vec::new();
+            if r.pinned {
+                cond.push("pinned");
+            }
+            if r.contended {
+                cond.push("contended");
+            }
+            let cond = if cond.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", cond.join(", "))
+            };
+            out += &format!(
+                "| `{}`{} | {} [{}–{}] | {} | {} [{}–{}] | {:.2} ({}: {}) | {}/{} |",
+                r.op,
+                cond,
+                show(r.ours.median, r.unit),
+                show(r.ours.p10, r.unit),
+                show(r.ours.p90, r.unit),
+                r.peer,
+                show(r.theirs.median, r.unit),
+                show(r.theirs.p10, r.unit),
+                show(r.theirs.p90, r.unit),
+                r.ratio(),
+                r.goal.describe(r.unit),
+                verdict(r),
+                r.rounds_met,
+                r.rounds,
+            );
+            for v in &versions {
+                match r.python.iter().find(|(pv, _)| pv == v) {
+                    Some((_, py)) => {
+                        let what = if r.unit == "ns" { "faster" } else { "smaller" };
+                        out += &format!(
+                            " {} → {:.0}× {what} |",
+                            show(*py, r.unit),
+                            py / r.ours.median
+                        )
+                    }
+                    None => out += " |",
+                }
+            }
+            out += "\n";
+        }
+        out
+    }
+
+    /// One bar of the chart.
+    struct Bar {
+        label: String,
+        ratio: f64,
+        colour: RGBColor,
+        /// A ratio goal, drawn as a tick.
+        goal: Option<f64>,
+    }
+
+    /// Bars for no added load.
+    const IDLE: RGBColor = RGBColor(52, 101, 164);
+    /// Bars for rows under load.
+    const BUSY: RGBColor = RGBColor(230, 140, 30);
+    /// Bars against the Python async-kernel.
+    const PYTHON: RGBColor = RGBColor(78, 154, 6);
+
+    /// The bars: every row against its peer, then every time row against each Python version.
+    fn bars(rows: &[Row]) -> Vec<Bar> {
+        let short = |s: String| {
+            if s.chars().count() > 58 {
+                s.chars().take(57).collect::<String>() + "…"
+            } else {
+                s
+            }
+        };
+        let mut bars: Vec<Bar> = rows
+            .iter()
+            .filter(|r| r.ratio().is_finite())
+            .map(|r| Bar {
+                label: short(format!("{} vs {}", r.op, r.peer)),
+                ratio: r.ratio(),
+                colour: if r.contended { BUSY } else { IDLE },
+                goal: match r.goal {
+                    Goal::RatioAtMost(g) => Some(g),
+                    _ => None,
+                },
+            })
+            .collect();
+        for r in rows.iter().filter(|r| r.unit == "ns") {
+            for (version, py) in &r.python {
+                bars.push(Bar {
+                    label: short(format!("{} vs Python {version}", r.op)),
+                    ratio: r.ours.median / py,
+                    colour: PYTHON,
+                    // At least 20 times faster than the newest release.
+                    goal: version.ends_with("(newest)").then_some(0.05),
+                });
+            }
+        }
+        bars
+    }
+
+    /// Draws ours/peer ratios as horizontal bars (no added load, under load, and against the
+    /// Python async-kernel in three colours; the goal as a tick) into an SVG at `path`.
+    pub(super) fn chart(rows: &[Row], path: &Path, quick: bool) -> Result<(), String> {
+        let bars = bars(rows);
+        if bars.is_empty() {
+            return Ok(());
+        }
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        }
+        let n = bars.len();
+        let x_max = bars.iter().map(|b| b.ratio).fold(1.4f64, f64::max).min(4.0) * 1.12;
+        let height = 90 + 26 * n as u32;
+        let root = SVGBackend::new(path, (980, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let title = format!(
+            "async-kernel vs peers: time (or heap) ours / peer, lower is better{}",
+            if quick { " (quick run)" } else { "" }
+        );
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .margin_bottom(30)
+            .x_label_area_size(36)
+            .y_label_area_size(420)
+            .build_cartesian_2d(0f64..x_max, 0f64..n as f64)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .light_line_style(WHITE)
+            .x_desc("ratio ours / peer (1.0 = the peer)")
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        // Bar 0 at the top.
+        let y = |i: usize| (n - 1 - i) as f64;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                Rectangle::new(
+                    [(0.0, y(i) + 0.2), (b.ratio.min(x_max), y(i) + 0.8)],
+                    b.colour.filled(),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(bars.iter().enumerate().filter_map(|(i, b)| {
+                let g = b.goal.filter(|g| *g <= x_max)?;
+                Some(PathElement::new(
+                    vec![(g, y(i) + 0.05), (g, y(i) + 0.95)],
+                    BLACK.stroke_width(2),
+                ))
+            }))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(1.0, 0.0), (1.0, n as f64)],
+                RED.stroke_width(1),
+            )))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let text = if b.ratio < 0.1 {
+                    format!("{:.3} (1/{:.0})", b.ratio, 1.0 / b.ratio)
+                } else {
+                    format!("{:.2}", b.ratio)
+                };
+                Text::new(
+                    text,
+                    (b.ratio.min(x_max) + 0.02, y(i) + 0.7),
+                    ("sans-serif", 12).into_font(),
+                )
+            }))
+            .map_err(|e| e.to_string())?;
+        // The labels, in the area left of the plot.
+        let plot = chart.plotting_area();
+        let (top, bottom) = (plot.get_pixel_range().1.start, plot.get_pixel_range().1.end);
+        let row_px = (bottom - top) as f64 / n as f64;
+        for (i, b) in bars.iter().enumerate() {
+            let py = top + (row_px * (i as f64 + 0.5)) as i32 - 7;
+            let colour = if b.colour == IDLE { BLACK } else { b.colour };
+            root.draw(&Text::new(
+                b.label.clone(),
+                (14, py),
+                ("sans-serif", 13).into_font().color(&colour),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        let legend_y = height as i32 - 18;
+        root.draw(&Text::new(
+            "blue: no load added · orange: one CPU-bound thread per core · green: the Python \
+             async-kernel · black tick: goal · red line: the peer",
+            (14, legend_y),
+            ("sans-serif", 12).into_font(),
+        ))
+        .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Python async-kernel (`--with-python`)
+// ---------------------------------------------------------------------------------------------
+
+mod python {
+    use super::Row;
+
+    /// The versions compared: the newest release and the one the API was taken from.
+    const VERSIONS: [&str; 2] = ["newest", "0.10.3"];
+
+    /// Runs `bench/python/run.sh` for each version and attaches its figures to the rows of the
+    /// same name. A failure (no python3, no network) is reported and leaves the rows alone.
+    pub(super) fn add_columns(rows: &mut [Row], quick: bool) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/python/run.sh");
+        for version in VERSIONS {
+            eprintln!("running the Python async-kernel ({version}); the first run installs it");
+            let mut cmd = std::process::Command::new("bash");
+            cmd.arg(script);
+            if quick {
+                cmd.arg("--quick");
+            }
+            cmd.arg(version);
+            cmd.stderr(std::process::Stdio::inherit());
+            let out = match cmd.output() {
+                Ok(o) if o.status.success() => o,
+                Ok(o) => {
+                    eprintln!("warning: {script} {version} failed ({})", o.status);
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("warning: could not run {script}: {e}");
+                    continue;
+                }
+            };
+            let text = String::from_utf8_lossy(&out.stdout);
+            let Some(report) = text
+                .lines()
+                .rev()
+                .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            else {
+                eprintln!("warning: no JSON from {script} {version}");
+                continue;
+            };
+            let label = format!(
+                "{}{}",
+                report["version"].as_str().unwrap_or(version),
+                if version == "newest" { " (newest)" } else { "" }
+            );
+            let Some(ops) = report["ops"].as_object() else {
+                continue;
+            };
+            for row in rows.iter_mut() {
+                if let Some(x) = ops.get(&row.op).and_then(serde_json::Value::as_f64) {
+                    row.python.push((label.clone(), x));
+                }
+            }
+        }
+        print_speedups(rows);
+    }
+
+    /// Prints our speed-up over each Python version, row by row (goal: at least 20× the newest).
+    fn print_speedups(rows: &[Row]) {
+        println!();
+        println!(
+            "{:<30} {:>10}  ours against the Python async-kernel (goal: >= 20x faster than the newest)",
+            "op", "ours"
+        );
+        for r in rows.iter().filter(|r| !r.python.is_empty()) {
+            let cols: Vec<String> = r
+                .python
+                .iter()
+                .map(|(v, x)| {
+                    let speedup = x / r.ours.median;
+                    let goal = if v.ends_with("(newest)") && r.unit == "ns" {
+                        if speedup >= 20.0 {
+                            " pass"
+                        } else {
+                            " MISS (goal >= 20x)"
+                        }
+                    } else {
+                        ""
+                    };
+                    let what = if r.unit == "ns" { "faster" } else { "smaller" };
+                    format!(
+                        "{v}: {} → {speedup:.0}x {what}{goal}",
+                        super::show(*x, r.unit)
+                    )
+                })
+                .collect();
+            println!(
+                "{:<30} {:>10}  {}",
+                r.op,
+                super::show(r.ours.median, r.unit),
+                cols.join("; ")
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Ops
 // ---------------------------------------------------------------------------------------------
 
-/// Every op, in report order.
+/// Every op, in report order. Idle cross-thread rows come first: a false alarm of the waiting
+/// policy (a slow yield while the loop runs a long batch) would slow waits for a moment after.
+/// Per-item costs at growing sizes are in [`scaling_ops`].
 fn ops() -> Vec<Op> {
+    let mut all = every_op();
+    if !Backend::Smol.is_available() {
+        eprintln!("note: roundtrip_smol needs the smol feature (cargo bench --all-features)");
+        all.retain(|op| op.name != "roundtrip_smol");
+    }
+    all
+}
+
+/// [`ops`] before leaving out what this build cannot run.
+fn every_op() -> Vec<Op> {
+    let time = |name, peer, goal, pinned, contended, ours, peer_f| Op {
+        name,
+        peer,
+        goal,
+        pinned,
+        contended,
+        batch: 1,
+        measure: Measure::Time { ours, peer: peer_f },
+    };
+    // Unpinned, idle, in whole runs of `batch` items.
+    let batched = |name, peer, goal, batch, ours, peer_f| Op {
+        name,
+        peer,
+        goal,
+        pinned: false,
+        contended: false,
+        batch,
+        measure: Measure::Time { ours, peer: peer_f },
+    };
+    let heap = |name, peer, goal, ours, peer_f| Op {
+        name,
+        peer,
+        goal,
+        pinned: false,
+        contended: false,
+        batch: 1,
+        measure: Measure::Heap { ours, peer: peer_f },
+    };
     vec![
-        Op {
-            name: "pending_set_await",
-            peer: "futures oneshot",
-            goal: Goal::RatioAtMost(1.0),
-            pinned: false,
-            measure: Measure::Time {
-                ours: ours_set_await,
-                peer: oneshot_send_await,
-            },
-        },
-        Op {
-            name: "roundtrip_cross_thread",
-            peer: "crossbeam + tokio oneshot",
-            goal: Goal::RatioAtMost(1.0),
-            pinned: true,
-            measure: Measure::Time {
-                ours: ours_roundtrip,
-                peer: peer_roundtrip,
-            },
-        },
-        Op {
-            name: "roundtrip_unpinned",
-            peer: "crossbeam + tokio oneshot",
-            goal: Goal::Info,
-            pinned: false,
-            measure: Measure::Time {
-                ours: ours_roundtrip,
-                peer: peer_roundtrip,
-            },
-        },
-        Op {
-            name: "throughput_cross_thread",
-            peer: "tokio Handle::spawn",
-            goal: Goal::RatioAtMost(0.25),
-            pinned: true,
-            measure: Measure::Time {
-                ours: ours_throughput,
-                peer: peer_throughput,
-            },
-        },
-        Op {
-            name: "throughput_unpinned",
-            peer: "tokio Handle::spawn",
-            goal: Goal::Info,
-            pinned: false,
-            measure: Measure::Time {
-                ours: ours_throughput,
-                peer: peer_throughput,
-            },
-        },
-        Op {
-            name: "same_thread_call_soon",
-            peer: "tokio::spawn + await",
-            goal: Goal::RatioAtMost(1.2),
-            pinned: false,
-            measure: Measure::Time {
-                ours: ours_same_thread,
-                peer: peer_same_thread,
-            },
-        },
-        Op {
-            name: "gather_same_thread",
+        time(
+            "pending_set_await",
+            "futures oneshot",
+            Goal::RatioAtMost(1.0),
+            false,
+            false,
+            ours_set_await,
+            oneshot_send_await,
+        ),
+        time(
+            "roundtrip_cross_thread",
+            "crossbeam + tokio oneshot",
+            Goal::RatioAtMost(0.75),
+            true,
+            false,
+            ours_roundtrip,
+            peer_roundtrip,
+        ),
+        time(
+            "roundtrip_unpinned",
+            "crossbeam + tokio oneshot",
+            Goal::Info,
+            false,
+            false,
+            ours_roundtrip,
+            peer_roundtrip,
+        ),
+        time(
+            "roundtrip_smol",
+            "smol Executor::spawn + block_on",
+            Goal::RatioAtMost(1.0),
+            true,
+            false,
+            ours_roundtrip_smol,
+            peer_roundtrip_smol,
+        ),
+        time(
+            "throughput_cross_thread",
+            "tokio Handle::spawn",
+            Goal::RatioAtMost(0.25),
+            true,
+            false,
+            ours_throughput,
+            peer_throughput,
+        ),
+        time(
+            "throughput_raw_limit",
+            "crossbeam closures + oneshots",
+            Goal::RatioAtMost(1.0),
+            true,
+            false,
+            ours_throughput,
+            raw_throughput,
+        ),
+        time(
+            "throughput_unpinned",
+            "tokio Handle::spawn",
+            Goal::Info,
+            false,
+            false,
+            ours_throughput,
+            peer_throughput,
+        ),
+        time(
+            "same_thread_call_soon",
+            "tokio::spawn + await",
+            Goal::RatioAtMost(1.0),
+            false,
+            false,
+            ours_same_thread,
+            peer_same_thread,
+        ),
+        time(
+            "gather_same_thread",
+            "tokio JoinSet",
+            Goal::RatioAtMost(1.2),
+            false,
+            false,
+            ours_gather,
+            peer_gather,
+        ),
+        batched(
+            "to_thread_as_completed",
+            "tokio spawn_blocking + buffer_unordered",
+            Goal::RatioAtMost(1.0),
+            TO_THREAD_BATCH,
+            ours_to_thread,
+            peer_to_thread,
+        ),
+        batched(
+            "queue_call_100k",
+            "tokio unbounded mpsc + one task",
+            Goal::RatioAtMost(3.0),
+            QUEUE_BATCH,
+            ours_queue_call,
+            peer_queue_call,
+        ),
+        time(
+            "roundtrip_contended",
+            "crossbeam + tokio oneshot",
+            Goal::RatioAtMost(1.0),
+            false,
+            true,
+            ours_roundtrip,
+            peer_roundtrip,
+        ),
+        time(
+            "roundtrip_contended_tokio",
+            "tokio Handle::spawn + block_on",
+            Goal::Info,
+            false,
+            true,
+            ours_roundtrip,
+            peer_roundtrip_tokio,
+        ),
+        time(
+            "throughput_contended",
+            "tokio Handle::spawn",
+            Goal::RatioAtMost(1.0),
+            false,
+            true,
+            ours_throughput,
+            peer_throughput,
+        ),
+        heap(
+            "heap_per_queued_call",
+            "unpolled tokio task",
+            Goal::RatioAtMost(1.1),
+            heap_queued_call,
+            heap_unpolled_task,
+        ),
+        heap(
+            "heap_pending_unit",
+            "futures oneshot pair",
+            Goal::AbsoluteAtMost(72.0),
+            heap_pending_unit,
+            heap_oneshot_unit,
+        ),
+    ]
+}
+
+/// Every per-item scaling series, run at each size of [`Config::scaling_sizes`] (goal: flat
+/// within ±20% of the smallest size).
+fn scaling_ops() -> Vec<ScalingOp> {
+    vec![
+        ScalingOp {
+            name: "gather_scaling",
             peer: "tokio JoinSet",
-            goal: Goal::RatioAtMost(1.2),
-            pinned: false,
-            measure: Measure::Time {
-                ours: ours_gather,
-                peer: peer_gather,
-            },
+            ours: ours_gather,
+            peer_run: peer_gather,
         },
-        Op {
-            name: "heap_per_queued_call",
-            peer: "unpolled tokio task",
-            goal: Goal::RatioAtMost(1.1),
-            pinned: false,
-            measure: Measure::Heap {
-                ours: heap_queued_call,
-                peer: heap_unpolled_task,
-            },
+        ScalingOp {
+            name: "as_completed_done_scaling",
+            peer: "tokio JoinSet, tasks finished",
+            ours: ours_as_completed_done,
+            peer_run: peer_join_set_done,
         },
-        Op {
-            name: "heap_pending_unit",
-            peer: "futures oneshot pair",
-            goal: Goal::AbsoluteAtMost(80.0),
-            pinned: false,
-            measure: Measure::Heap {
-                ours: heap_pending_unit,
-                peer: heap_oneshot_unit,
-            },
+        ScalingOp {
+            name: "queue_call_scaling",
+            peer: "tokio unbounded mpsc + one task",
+            ours: ours_queue_call_whole,
+            peer_run: peer_queue_call_whole,
         },
     ]
 }
@@ -650,9 +1388,11 @@ struct BenchCaller(Caller);
 
 impl BenchCaller {
     fn start(name: &str) -> Self {
-        BenchCaller(
-            Caller::new(Modifier::NewThread, CallerOptions::named(name)).expect("caller starts"),
-        )
+        Self::start_with(CallerOptions::named(name))
+    }
+
+    fn start_with(options: CallerOptions) -> Self {
+        BenchCaller(Caller::new(Modifier::NewThread, options).expect("caller starts"))
     }
 }
 
@@ -735,6 +1475,120 @@ fn peer_roundtrip() -> Runner {
             }))
             .expect("worker alive");
             black_box(answer.blocking_recv().expect("the reply"));
+        }
+        start.elapsed()
+    })
+}
+
+/// Peer: `Handle::spawn` onto a current-thread runtime's thread, then `block_on` the
+/// `JoinHandle` here (a runtime thread woken per call, like ours).
+fn peer_roundtrip_tokio() -> Runner {
+    let rt = TokioThread::start();
+    Box::new(move |iters| {
+        let start = Instant::now();
+        for i in 0..iters {
+            black_box(block_on(rt.handle.spawn(async move { black_box(i) })).expect("task value"));
+        }
+        start.elapsed()
+    })
+}
+
+/// Ours: `call_soon` + `wait_sync` from a plain thread on a caller with the smol backend.
+fn ours_roundtrip_smol() -> Runner {
+    let caller = BenchCaller::start_with(
+        CallerOptions::named("bench-roundtrip-smol").backend(Backend::Smol),
+    );
+    Box::new(move |iters| {
+        let start = Instant::now();
+        for i in 0..iters {
+            let pen = caller
+                .0
+                .call_soon(move || black_box(i))
+                .expect("running caller");
+            black_box(pen.wait_sync(None).expect("the call's value"));
+        }
+        start.elapsed()
+    })
+}
+
+/// A smol `Executor` run by its own thread until this is dropped.
+struct SmolThread {
+    executor: Arc<smol::Executor<'static>>,
+    stop: Option<smol::channel::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SmolThread {
+    fn start() -> Self {
+        let executor = Arc::new(smol::Executor::new());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let ex = executor.clone();
+        let thread = std::thread::spawn(move || {
+            smol::block_on(ex.run(async move {
+                let _ = stopped.recv().await;
+            }))
+        });
+        SmolThread {
+            executor,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for SmolThread {
+    fn drop(&mut self) {
+        // Closing the channel ends the executor's `run`.
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Peer: `Executor::spawn` onto a smol executor's thread, then `block_on(task)` here.
+fn peer_roundtrip_smol() -> Runner {
+    let smol_thread = SmolThread::start();
+    Box::new(move |iters| {
+        let start = Instant::now();
+        for i in 0..iters {
+            let task = smol_thread.executor.spawn(async move { black_box(i) });
+            black_box(smol::block_on(task));
+        }
+        start.elapsed()
+    })
+}
+
+/// The raw limit of a cross-thread call: boxed closures over a crossbeam channel to a worker
+/// thread, each answering through its own tokio oneshot; `THROUGHPUT_BATCH` sent, then the
+/// answers waited for in order. No futures, no tasks, no cancellation: what any scheduler
+/// must pay at least.
+fn raw_throughput() -> Runner {
+    type Job = Box<dyn FnOnce() + Send>;
+    let (tx, rx) = crossbeam_channel::unbounded::<Job>();
+    std::thread::spawn(move || {
+        while let Ok(job) = rx.recv() {
+            job();
+        }
+    });
+    Box::new(move |iters| {
+        let mut answers = Vec::with_capacity(iters.min(THROUGHPUT_BATCH) as usize);
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(THROUGHPUT_BATCH);
+            for i in 0..n {
+                let (reply, answer) = tokio::sync::oneshot::channel::<u64>();
+                tx.send(Box::new(move || {
+                    let _ = reply.send(black_box(i));
+                }))
+                .expect("worker alive");
+                answers.push(answer);
+            }
+            for answer in answers.drain(..) {
+                black_box(answer.blocking_recv().expect("the reply"));
+            }
+            left -= n;
         }
         start.elapsed()
     })
@@ -864,6 +1718,209 @@ fn peer_gather() -> Runner {
             start.elapsed()
         });
         block_on(timing).expect("timing task")
+    })
+}
+
+/// `to_thread` jobs per `as_completed` stream in `to_thread_as_completed`.
+const TO_THREAD_BATCH: u64 = 10_000;
+
+/// Jobs unfinished at once in `to_thread_as_completed` (`max_concurrent`).
+const TO_THREAD_AT_ONCE: usize = 10;
+
+/// Ours: `TO_THREAD_BATCH` `Caller::to_thread` jobs from a lazy source through
+/// `as_completed(.., Some(TO_THREAD_AT_ONCE), true)`, driven by `block_on` on this thread.
+fn ours_to_thread() -> Runner {
+    let caller = BenchCaller::start("bench-to-thread");
+    Box::new(move |iters| {
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(TO_THREAD_BATCH);
+            let parent = caller.0.clone();
+            let jobs = (0..n).map(move |i| {
+                parent
+                    .to_thread(move || black_box(i))
+                    .expect("running caller")
+            });
+            block_on(
+                caller
+                    .0
+                    .as_completed(Items::lazy(jobs), Some(TO_THREAD_AT_ONCE), true)
+                    .for_each(|pen| {
+                        black_box(pen.expect("a job").result().expect("the job's value"));
+                        async {}
+                    }),
+            );
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// Peer: `TO_THREAD_BATCH` `tokio::task::spawn_blocking` jobs through
+/// `buffer_unordered(TO_THREAD_AT_ONCE)`, driven by a current-thread runtime's `block_on` on
+/// this thread (like ours: the stream is polled here, the jobs run on pool threads).
+fn peer_to_thread() -> Runner {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    Box::new(move |iters| {
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(TO_THREAD_BATCH);
+            rt.block_on(
+                futures::stream::iter(0..n)
+                    .map(|i| tokio::task::spawn_blocking(move || black_box(i)))
+                    .buffer_unordered(TO_THREAD_AT_ONCE)
+                    .for_each(|r| {
+                        black_box(r.expect("the job's value"));
+                        async {}
+                    }),
+            );
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// `queue_call`s per wait in `queue_call_100k`.
+const QUEUE_BATCH: u64 = 100_000;
+
+/// Ours: `queue_call` ×`batch` from this (plain) thread onto one queue, then `wait_sync` on the
+/// last call's pending (the queue's, done with the last result once the queue is empty).
+fn ours_queue_call_batched(batch: u64) -> Runner {
+    let caller = BenchCaller::start("bench-queue-call");
+    let sink = QueuedFunction::new(|i: u64| black_box(i));
+    Box::new(move |iters| {
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(batch);
+            let mut last = None;
+            for i in 0..n {
+                last = Some(caller.0.queue_call(&sink, i).expect("running caller"));
+            }
+            if let Some(pen) = last {
+                black_box(pen.wait_sync(None).expect("the queue's last result"));
+            }
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// A message to the peer's drain task.
+enum DrainMsg {
+    /// One item to handle.
+    Item(u64),
+    /// Reply with the last item handled (sent after the last item of a batch).
+    Flush(tokio::sync::oneshot::Sender<u64>),
+}
+
+/// Peer: an unbounded tokio mpsc drained by one task on a current-thread runtime thread; `batch`
+/// items sent from this thread, then a reply awaited (`blocking_recv`) after the last.
+fn peer_queue_call_batched(batch: u64) -> Runner {
+    let rt = TokioThread::start();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DrainMsg>();
+    rt.handle.spawn(async move {
+        let mut last = 0;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                DrainMsg::Item(v) => last = black_box(v),
+                DrainMsg::Flush(reply) => {
+                    let _ = reply.send(last);
+                }
+            }
+        }
+    });
+    Box::new(move |iters| {
+        // The runtime (and with it the drain task) lives as long as the runner.
+        let _runtime = &rt;
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let n = left.min(batch);
+            for i in 0..n {
+                tx.send(DrainMsg::Item(i)).expect("drain task alive");
+            }
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            tx.send(DrainMsg::Flush(reply)).expect("drain task alive");
+            black_box(answer.blocking_recv().expect("the last item"));
+            left -= n;
+        }
+        start.elapsed()
+    })
+}
+
+/// Ours for `queue_call_100k`: waits after every `QUEUE_BATCH` calls.
+fn ours_queue_call() -> Runner {
+    ours_queue_call_batched(QUEUE_BATCH)
+}
+
+/// Peer for `queue_call_100k`: a reply after every `QUEUE_BATCH` items.
+fn peer_queue_call() -> Runner {
+    peer_queue_call_batched(QUEUE_BATCH)
+}
+
+/// Ours for the scaling series: all `iters` calls, then one wait.
+fn ours_queue_call_whole() -> Runner {
+    ours_queue_call_batched(u64::MAX)
+}
+
+/// Peer for the scaling series: all `iters` items, then one reply.
+fn peer_queue_call_whole() -> Runner {
+    peer_queue_call_batched(u64::MAX)
+}
+
+/// Ours: `iters` pendings of `call_soon`s made from this thread and all done (not timed), then
+/// timed: every one yielded by `as_completed` over the collection, driven by `block_on` here.
+fn ours_as_completed_done() -> Runner {
+    let caller = BenchCaller::start("bench-as-completed");
+    Box::new(move |iters| {
+        let pens: Vec<Pending<u64>> = (0..iters)
+            .map(|i| {
+                caller
+                    .0
+                    .call_soon(move || black_box(i))
+                    .expect("running caller")
+            })
+            .collect();
+        for pen in &pens {
+            pen.wait_sync_done(None).expect("the call ends");
+        }
+        let start = Instant::now();
+        block_on(caller.0.as_completed(pens, None, true).for_each(|pen| {
+            black_box(
+                pen.expect("a done call")
+                    .result()
+                    .expect("the call's value"),
+            );
+            async {}
+        }));
+        start.elapsed()
+    })
+}
+
+/// Peer: `iters` tasks spawned into a `JoinSet` on a current-thread runtime thread and all
+/// finished (not timed: a marker task spawned after them has run, and the runtime runs them in
+/// order), then timed: every one joined with `join_next`, driven by `block_on` here.
+fn peer_join_set_done() -> Runner {
+    let rt = TokioThread::start();
+    Box::new(move |iters| {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..iters {
+            set.spawn_on(async move { black_box(i) }, &rt.handle);
+        }
+        block_on(rt.handle.spawn(async {})).expect("marker task");
+        let start = Instant::now();
+        block_on(async {
+            while let Some(v) = set.join_next().await {
+                black_box(v.expect("task value"));
+            }
+        });
+        start.elapsed()
     })
 }
 

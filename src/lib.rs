@@ -99,6 +99,7 @@ mod manager;
 mod metadata;
 pub mod pending;
 mod scope;
+mod spin;
 
 #[doc = include_str!("../docs/BEHAVIOUR.md")]
 pub mod behaviour {}

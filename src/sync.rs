@@ -18,15 +18,6 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A short busy phase before a thread parks: on a small machine most cross-thread results arrive
-/// within a few scheduler slices, and a park/unpark pair costs far more than a few yields.
-pub(crate) fn brief_yield() {
-    #[cfg(not(loom))]
-    std::thread::yield_now();
-    #[cfg(loom)]
-    loom::thread::yield_now();
-}
-
 /// The timer behind [`Wait::timeout`](crate::Wait::timeout).
 #[cfg(not(loom))]
 pub(crate) use async_io::Timer;

@@ -7,7 +7,8 @@ mod common;
 use async_kernel::caller::Async;
 use async_kernel::{InvalidStateKind, PendingError};
 
-use common::{new_caller, shutdown};
+use async_kernel::Backend;
+use common::{backends, new_caller_on, shutdown};
 
 /// Holds an `Rc` across an await: its future is not `Send`.
 async fn local_work() -> i32 {
@@ -19,7 +20,13 @@ async fn local_work() -> i32 {
 // BEHAVIOUR C9: a plain closure returning a !Send future fails loudly instead of reporting done.
 #[test]
 fn a_plain_closure_returning_a_future_fails_its_pending() {
-    let caller = new_caller("async-closure");
+    for backend in backends() {
+        a_plain_closure_returning_a_future_fails_its_pending_on(backend);
+    }
+}
+
+fn a_plain_closure_returning_a_future_fails_its_pending_on(backend: Backend) {
+    let caller = new_caller_on(backend, "async-closure");
     let pen = caller
         .call_soon(local_work) // forgot `Async(..)`
         .unwrap();

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_kernel::caller::{Backend, Caller, CallerError, CallerOptions, Modifier};
 use async_kernel::{InvalidStateKind, PendingError};
-use common::{T, manual, shutdown};
+use common::{T, manual_on, shutdown};
 
 /// Every backend compiled into this build.
 fn backends() -> Vec<Backend> {
@@ -36,7 +36,13 @@ fn is_would_deadlock(e: &PendingError) -> bool {
 #[test]
 fn join_on_the_callers_own_thread_names_the_misuse() {
     // BEHAVIOUR CX1; SPEC C4, P11 (blocking on what only this thread can finish is an error)
-    let caller = new_on(Backend::Tokio, "err-join-self");
+    for backend in backends() {
+        join_on_the_callers_own_thread_names_the_misuse_on(backend);
+    }
+}
+
+fn join_on_the_callers_own_thread_names_the_misuse_on(backend: Backend) {
+    let caller = new_on(backend, "err-join-self");
     let c = caller.clone();
     let (own_thread, text) = caller
         .call_soon(move || {
@@ -89,7 +95,13 @@ fn waiting_for_stopped_on_the_callers_own_thread_is_an_error_at_once() {
 #[test]
 fn waiting_for_stopped_on_the_thread_of_an_unentered_caller_is_an_error() {
     // BEHAVIOUR CX1; SPEC P11 (a manual caller can only run on its own thread)
-    let caller = manual("err-stopped-manual");
+    for backend in backends() {
+        waiting_for_stopped_on_the_thread_of_an_unentered_caller_is_an_error_on(backend);
+    }
+}
+
+fn waiting_for_stopped_on_the_thread_of_an_unentered_caller_is_an_error_on(backend: Backend) {
+    let caller = manual_on(backend, "err-stopped-manual");
     let err = caller.stopped().wait_sync(Some(common::GUARD)).unwrap_err();
     assert!(is_would_deadlock(&err), "{err:?}");
     assert!(matches!(
@@ -142,12 +154,15 @@ fn call_later_with_duration_max_is_scheduled_far_ahead_and_cancellable() {
 #[test]
 fn a_caller_name_with_a_nul_byte_is_an_error() {
     // BEHAVIOUR CX1 (NUL in a name); SPEC C1, C3 (the name names the caller's thread)
+    for backend in backends() {
+        a_caller_name_with_a_nul_byte_is_an_error_on(backend);
+    }
+}
+
+fn a_caller_name_with_a_nul_byte_is_an_error_on(backend: Backend) {
     for modifier in [Modifier::NewThread, Modifier::Manual] {
-        let err = Caller::new(
-            modifier,
-            CallerOptions::named("bad\0name").backend(Backend::Tokio),
-        )
-        .unwrap_err();
+        let err =
+            Caller::new(modifier, CallerOptions::named("bad\0name").backend(backend)).unwrap_err();
         match &err {
             CallerError::InvalidName { name } => assert_eq!(name, "bad\0name"),
             other => panic!("{other:?}"),
@@ -155,7 +170,7 @@ fn a_caller_name_with_a_nul_byte_is_an_error() {
         assert!(err.to_string().contains("NUL"), "{err}");
     }
     // A child too.
-    let parent = new_on(Backend::Tokio, "err-nul-parent");
+    let parent = new_on(backend, "err-nul-parent");
     assert!(matches!(
         parent.get(CallerOptions::named("child\0")),
         Err(CallerError::InvalidName { .. })

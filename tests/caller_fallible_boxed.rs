@@ -5,12 +5,19 @@ mod common;
 use async_kernel::PendingError;
 use async_kernel::caller::{Fallible, FallibleAsync};
 
-use common::{new_caller, shutdown};
+use async_kernel::Backend;
+use common::{backends, new_caller_on, shutdown};
 
 // BEHAVIOUR C9: a boxed fallible closure gives its value, and `?` turns any error into a failure.
 #[test]
 fn boxed_fallible_closures_need_no_annotation() {
-    let caller = new_caller("fallible-boxed");
+    for backend in backends() {
+        boxed_fallible_closures_need_no_annotation_on(backend);
+    }
+}
+
+fn boxed_fallible_closures_need_no_annotation_on(backend: Backend) {
+    let caller = new_caller_on(backend, "fallible-boxed");
     let one = caller.call_soon(Fallible::boxed(|| Ok(1))).unwrap();
     assert_eq!(one.wait_sync(None).unwrap(), 1);
     let bad = caller

@@ -95,10 +95,16 @@ fn join_on_the_root_waits_for_a_child_that_stopped_first() {
 fn join_on_a_caller_that_never_ran_waits_for_its_childrens_threads() {
     // BEHAVIOUR CX3 (join leaves no thread behind); SPEC C6 (a caller that never ran stops once its
     // children have)
-    std::thread::spawn(|| {
+    for backend in backends() {
+        join_on_a_caller_that_never_ran_waits_for_its_childrens_threads_on(backend);
+    }
+}
+
+fn join_on_a_caller_that_never_ran_waits_for_its_childrens_threads_on(backend: Backend) {
+    std::thread::spawn(move || {
         let parent = Caller::new(
             Modifier::Manual,
-            CallerOptions::named("jw-never-ran").backend(Backend::Tokio),
+            CallerOptions::named("jw-never-ran").backend(backend),
         )
         .unwrap();
         let child = parent
@@ -185,7 +191,13 @@ fn a_thousand_tree_stops_leave_no_descendant_thread_behind() {
 #[test]
 fn get_by_name_never_returns_a_stopped_child_still_waiting_to_be_joined() {
     // SPEC C11 (`get` finds a running child by name, or makes a new one)
-    let root = root(Backend::Tokio, "jw-get-root");
+    for backend in backends() {
+        get_by_name_never_returns_a_stopped_child_still_waiting_to_be_joined_on(backend);
+    }
+}
+
+fn get_by_name_never_returns_a_stopped_child_still_waiting_to_be_joined_on(backend: Backend) {
+    let root = root(backend, "jw-get-root");
     let first = root.get(CallerOptions::named("jw-get-child")).unwrap();
     first.stop(true);
     first.stopped().wait_sync(T).unwrap();

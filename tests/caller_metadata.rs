@@ -5,9 +5,10 @@ mod common;
 
 use std::time::Duration;
 
+use async_kernel::Backend;
 use async_kernel::MetaValue;
 use async_kernel::caller::{Async, CallOptions, Fallible};
-use common::{T, block, new_caller, shutdown};
+use common::{T, block, new_caller_on, shutdown};
 
 fn answer() -> u32 {
     42
@@ -20,11 +21,10 @@ fn text(value: Option<&MetaValue>) -> String {
     }
 }
 
-#[test]
-fn a_call_names_its_function_and_caller() {
+fn a_call_names_its_function_and_caller(backend: Backend) {
     // SPEC P2 (a scheduled call's metadata: the function's name, the caller, delay, user
     // keys); BEHAVIOUR CX4 (how they are named)
-    let caller = new_caller("meta-named");
+    let caller = new_caller_on(backend, "meta-named");
     let pen = caller.call_soon(answer).unwrap();
     let metadata = pen.metadata();
     assert_eq!(text(metadata.get("func")), "caller_metadata::answer");
@@ -38,10 +38,9 @@ fn a_call_names_its_function_and_caller() {
     shutdown(&caller);
 }
 
-#[test]
-fn closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers() {
+fn closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers(backend: Backend) {
     // SPEC P2; BEHAVIOUR CX4
-    let caller = new_caller("meta-closures");
+    let caller = new_caller_on(backend, "meta-closures");
     let plain = caller.call_soon(|| 1).unwrap();
     let asynchronous = caller.call_soon(Async(|| async { 2 })).unwrap();
     let fallible = caller
@@ -61,10 +60,9 @@ fn closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers() 
     shutdown(&caller);
 }
 
-#[test]
-fn user_keys_and_the_delay_follow_the_names() {
+fn user_keys_and_the_delay_follow_the_names(backend: Backend) {
     // SPEC P2, C8 (call_later records its delay); BEHAVIOUR CX4
-    let caller = new_caller("meta-user-keys");
+    let caller = new_caller_on(backend, "meta-user-keys");
     let (blocker, release) = block(&caller);
     let pen = caller
         .schedule_call(
@@ -97,4 +95,33 @@ fn a_pending_made_by_hand_has_no_call_names() {
     let metadata = pen.metadata();
     let keys: Vec<&str> = metadata.iter().map(|(k, _)| k).collect();
     assert_eq!(keys, ["k"]);
+}
+
+/// The cases above on every backend compiled in, from one source (the bodies keep their names:
+/// the closures' names they check include them).
+mod on_every_backend {
+    use super::common::backends;
+
+    #[test]
+    fn a_call_names_its_function_and_caller() {
+        for backend in backends() {
+            super::a_call_names_its_function_and_caller(backend);
+        }
+    }
+
+    #[test]
+    fn closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers() {
+        for backend in backends() {
+            super::closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers(
+                backend,
+            );
+        }
+    }
+
+    #[test]
+    fn user_keys_and_the_delay_follow_the_names() {
+        for backend in backends() {
+            super::user_keys_and_the_delay_follow_the_names(backend);
+        }
+    }
 }

@@ -5,12 +5,19 @@ mod common;
 
 use async_kernel::PendingGroup;
 
-use common::{new_caller, shutdown};
+use async_kernel::Backend;
+use common::{backends, new_caller_on, shutdown};
 
 // BEHAVIOUR W5: the group's caller is fixed when the group is made.
 #[test]
 fn a_group_reports_its_caller_from_any_thread() {
-    let caller = new_caller("group-owner");
+    for backend in backends() {
+        a_group_reports_its_caller_from_any_thread_on(backend);
+    }
+}
+
+fn a_group_reports_its_caller_from_any_thread_on(backend: Backend) {
+    let caller = new_caller_on(backend, "group-owner");
     let pg = caller.create_pending_group(false);
     assert_eq!(
         pg.caller().map(|c| c.name().to_owned()).as_deref(),

@@ -20,9 +20,6 @@ use futures_util::task::AtomicWaker;
 
 use super::scheduler::Job;
 
-/// How many times an idle loop yields its time slice before it sleeps.
-const SPIN_BEFORE_SLEEP: u32 = 8;
-
 /// Jobs waiting for a caller's loop.
 pub(crate) struct Submissions {
     jobs: Mutex<Jobs>,
@@ -217,13 +214,10 @@ impl Future for Sleep<'_> {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            // Then give other threads a few time slices: work from another thread often
-            // arrives within them, and then no wake-up (a syscall) is needed.
-            for _ in 0..SPIN_BEFORE_SLEEP {
-                std::thread::yield_now();
-                if q.len() > 0 {
-                    return Poll::Ready(());
-                }
+            // Then wait a moment (src/spin.rs): work from another thread often arrives within
+            // it, and then no wake-up (a syscall) is needed.
+            if crate::spin::spin_until(|| q.len() > 0) {
+                return Poll::Ready(());
             }
         }
         if !q.sleeping.swap(true, Ordering::SeqCst) {

@@ -338,7 +338,7 @@ impl<T> Pending<T> {
         if matches!(outcome, Err(PendingError::Cancelled(_))) {
             flags |= CANCELLED;
         }
-        core.outcome = Some(outcome);
+        core.outcome = Some(outcome.map_err(Box::new));
         self.finish(core, flags);
         drop(rejected);
         Ok(())
@@ -458,7 +458,7 @@ impl<T> Pending<T> {
             );
         }
         let message = cancel_text(&core);
-        core.outcome = Some(Err(PendingError::cancelled(message)));
+        core.outcome = Some(Err(Box::new(PendingError::cancelled(message))));
         self.finish(core, SET | CANCELLED);
         true
     }
@@ -527,7 +527,7 @@ impl<T> Pending<T> {
             return;
         }
         let message = cancel_text(&core);
-        core.outcome = Some(Err(PendingError::cancelled(message)));
+        core.outcome = Some(Err(Box::new(PendingError::cancelled(message))));
         self.finish(core, SET | CANCELLED);
     }
 
@@ -572,8 +572,10 @@ impl<T> Pending<T> {
             None if self.cancelled() => Some(Err(PendingError::cancelled(cancel_text(&core)))),
             None => None,
             Some(Ok(_)) => Some(Ok(None)),
-            Some(Err(e @ PendingError::Cancelled(_))) => Some(Err(e.clone())),
-            Some(Err(e)) => Some(Ok(Some(e.clone()))),
+            Some(Err(e)) if matches!(**e, PendingError::Cancelled(_)) => {
+                Some(Err(PendingError::clone(e)))
+            }
+            Some(Err(e)) => Some(Ok(Some(PendingError::clone(e)))),
         };
         drop(core);
         found.unwrap_or_else(|| Err(not_done()))
@@ -633,7 +635,8 @@ impl<T: Clone> Pending<T> {
     pub fn result(&self) -> Result<T, PendingError> {
         let core = lock(&self.inner.core);
         let found = match &core.outcome {
-            Some(outcome) => Some(outcome.clone()),
+            Some(Ok(value)) => Some(Ok(value.clone())),
+            Some(Err(e)) => Some(Err(PendingError::clone(e))),
             None => self.outcome_missing(&core),
         };
         drop(core);
@@ -676,8 +679,9 @@ impl<T> Pending<T> {
                 Some(Ok(value))
             }
             Some(Err(e)) => {
-                core.outcome = Some(Err(e.clone()));
-                Some(Err(e))
+                let error = PendingError::clone(&e);
+                core.outcome = Some(Err(e));
+                Some(Err(error))
             }
             None => self.outcome_missing(&core),
         };

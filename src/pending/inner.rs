@@ -31,7 +31,9 @@ pub(crate) struct Inner<T> {
 }
 
 pub(crate) struct Core<T> {
-    pub(crate) outcome: Option<Result<T, PendingError>>,
+    /// The error is boxed: the common outcome is a value, and an inline `PendingError` (24
+    /// bytes) would make every `Pending<()>` 80 bytes instead of 72 (the `futures` oneshot pair).
+    pub(crate) outcome: Option<Result<T, Box<PendingError>>>,
     /// The first waiter's waker; more waiters go to `extras.wakers`.
     pub(crate) waker: Option<Waker>,
     /// Everything most pendings never need, allocated on first use.
@@ -249,7 +251,7 @@ impl<T: Send + 'static> ErasedPending for Inner<T> {
 
     fn error(&self) -> Option<PendingError> {
         match &lock(&self.core).outcome {
-            Some(Err(e)) => Some(e.clone()),
+            Some(Err(e)) => Some(PendingError::clone(e)),
             _ => None,
         }
     }

@@ -9,16 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::any_pending::WaiterKey;
 use crate::error::PendingError;
-use crate::sync::{Condvar, Mutex, Ordering, Timer, brief_yield, lock};
+use crate::sync::{Condvar, Mutex, Ordering, Timer, lock};
 
 use super::core::{DROPPED_WAIT_MESSAGE, Pending};
 use super::state::DONE;
-
-/// How many times a blocking waiter yields its time slice before it parks. Results produced on
-/// another thread usually arrive within a few slices; parking and unparking costs more. Under
-/// loom none: loom runs the other threads to completion on a yield, so the park path (the one
-/// that can lose a wake-up) would never be explored.
-const SPIN_YIELDS: u32 = if cfg!(loom) { 0 } else { 16 };
 
 impl<T: Send + 'static> Pending<T> {
     /// Waits for the outcome (SPEC P10). Configure with [`Wait::timeout`], [`Wait::protect`] and
@@ -98,12 +92,9 @@ impl<T: Send + 'static> Pending<T> {
             return Ok(());
         }
         self.check_not_runner()?;
-        #[cfg_attr(loom, allow(clippy::reversed_empty_ranges))] // no spinning under loom
-        for _ in 0..SPIN_YIELDS {
-            brief_yield();
-            if self.is_released() {
-                return Ok(());
-            }
+        // A short wait before parking, by the crate's one policy (src/spin.rs).
+        if crate::spin::spin_until(|| self.is_released()) {
+            return Ok(());
         }
         // A timeout too large for the clock (`Duration::MAX`) means no deadline.
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));

@@ -120,14 +120,24 @@ fn allow_tracking_false_keeps_a_call_out_of_the_group() {
     let (tracked, untracked) = futures::executor::block_on(async move {
         PendingGroup::new()
             .run(|pg| async move {
+                // A done pending leaves its group: the first call holds the loop (calls run in
+                // order) until membership is checked.
+                let (checked_tx, checked_rx) = std::sync::mpsc::channel::<()>();
                 let untracked = c
-                    .schedule_call(|| 1, CallOptions::new().allow_tracking(false))
+                    .schedule_call(
+                        move || {
+                            let _ = checked_rx.recv();
+                            1
+                        },
+                        CallOptions::new().allow_tracking(false),
+                    )
                     .unwrap();
                 let tracked = c.schedule_call(|| 2, CallOptions::new()).unwrap();
                 let out = (
                     pg.contains(&tracked.erase()),
                     pg.contains(&untracked.erase()),
                 );
+                checked_tx.send(()).unwrap();
                 tracked.await.unwrap();
                 untracked.await.unwrap();
                 out

@@ -79,8 +79,11 @@ fn group_tracks_calls_and_their_children() {
         PendingGroup::new()
             .run(|pg| async move {
                 let c2 = c.clone();
+                // A done pending leaves its group: hold the call until membership is checked.
+                let (checked_tx, checked_rx) = std::sync::mpsc::channel::<()>();
                 let pen = c
                     .call_soon(move || {
+                        let _ = checked_rx.recv();
                         // created by tracked work: tracked too
                         let inner = c2
                             .call_soon(move || n.fetch_add(1, Ordering::SeqCst))
@@ -89,6 +92,7 @@ fn group_tracks_calls_and_their_children() {
                     })
                     .unwrap();
                 assert!(pg.contains(&pen.erase()));
+                checked_tx.send(()).unwrap();
             })
             .await
             .unwrap();

@@ -129,9 +129,12 @@ fn the_queue_pending_waits_until_the_queue_is_empty() {
         }
         x
     });
+    // Hold the loop while the calls are queued, so that they form one round.
+    let (_held, release) = block(&caller);
     let first = caller.queue_call(&work, 1).unwrap();
     caller.queue_call(&work, 2).unwrap();
     caller.queue_call(&work, 3).unwrap();
+    drop(release);
     assert!(!first.done(), "not done while calls remain");
     gate.set_result(()).unwrap();
     assert_eq!(first.wait_sync(T).unwrap(), 3);
@@ -301,12 +304,15 @@ fn one_function_has_one_queue_per_caller() {
     assert_eq!(on_a.wait_sync(T).unwrap().as_deref(), Some("queue-per-caller-a"));
     assert_eq!(on_b.wait_sync(T).unwrap().as_deref(), Some("queue-per-caller-b"));
     assert_eq!(a.queue_count(), 1);
+    // Hold the loop: a round that ends hands the queue a fresh pending.
+    let (_held, release) = block(&a);
     // A second function is a second queue on the same caller.
     let other = QueuedFunction::new(|()| 0u8);
     assert_ne!(a.queue_call(&other, ()).unwrap().id(), a.queue_get(&whoami).unwrap().id());
     assert_eq!(a.queue_count(), 2);
     // Clones of the handle are the same function.
     assert_eq!(a.queue_call(&whoami.clone(), ()).unwrap(), a.queue_get(&whoami).unwrap());
+    drop(release);
     shutdown(&a);
     shutdown(&b);
 }
