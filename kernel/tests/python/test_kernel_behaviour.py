@@ -118,7 +118,8 @@ def test_thread_mode_cells(kernel, first_line):
     reply_to(kc, check)
 
 
-# BEHAVIOUR KC1: the shell answers kernel_info while a 2 s cell runs (sleeping or busy).
+# BEHAVIOUR KC1: the shell answers kernel_info, complete, inspect, is_complete, history and
+# comm_info while a 2 s cell runs (sleeping or busy).
 @pytest.mark.parametrize(
     "cell",
     [
@@ -133,10 +134,18 @@ def test_kernel_info_while_a_cell_runs(kernel, cell):
     drain_iopub(kc)
     run = kc.execute(cell)
     wait_for_output(kc, run, "started")
-    info = kc.kernel_info()
-    first = kc.get_shell_msg(timeout=TIMEOUT)
-    assert first["parent_header"]["msg_id"] == info, "kernel_info waited for the cell"
-    assert first["content"]["status"] == "ok"
+    asked = [
+        kc.kernel_info(),
+        kc.complete("pri"),
+        kc.inspect("print"),
+        kc.is_complete("x ="),
+        kc.history(hist_access_type="tail", n=1, output=False, raw=True),
+        kc.comm_info(),
+    ]
+    for msg_id in asked:
+        answer = kc.get_shell_msg(timeout=TIMEOUT)
+        assert answer["parent_header"]["msg_id"] == msg_id, "an answer waited for the cell"
+        assert answer["content"]["status"] in ("ok", "incomplete"), answer["content"]
     done = reply_to(kc, run)
     assert done["content"]["status"] == "ok"
 
