@@ -17,7 +17,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import jupyter_client
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${packages[@]}"
 fi
 
-cargo build -p async-kernel-jupyter --bin async-kernel
+# The features CI's test step builds with (`--workspace --all-features`), so nothing is rebuilt.
+cargo build --workspace --all-features --bins
 target/debug/async-kernel install --prefix "$venv"
 
 # Only this environment's kernelspecs and a private runtime directory.
