@@ -185,3 +185,55 @@ fn a_conversation_with_the_kernel() {
         started.elapsed()
     );
 }
+
+// BEHAVIOUR KW3: requests of every type with content of the wrong shape are answered with an
+// error or logged; the kernel keeps answering.
+#[test]
+fn malformed_requests_never_stop_the_kernel() {
+    let info = connection();
+    let kernel = Kernel::start(&info, Arc::new(LuaInterpreter::new().unwrap())).unwrap();
+    let running = std::thread::spawn(move || kernel.run_until_shutdown());
+    let context = zmq::Context::new();
+    let client = Client::connect(&info, &context);
+    let types = [
+        "execute_request",
+        "complete_request",
+        "inspect_request",
+        "is_complete_request",
+        "history_request",
+        "comm_open",
+        "comm_msg",
+        "comm_close",
+        "comm_info_request",
+        "kernel_info_request",
+        "no_such_request",
+    ];
+    let contents = [
+        json!({}),
+        json!({"code": 5, "cursor_pos": "x"}),
+        json!({"code": null, "cursor_pos": -1, "detail_level": 7}),
+        json!({"hist_access_type": "nope", "n": "many", "pattern": 1}),
+        json!({"comm_id": 3, "target_name": [], "data": "x"}),
+        json!({"code": "x", "cursor_pos": 1_000_000}),
+    ];
+    for msg_type in types {
+        for content in &contents {
+            client.send(&client.shell, msg_type, content.clone());
+            client.send(&client.control, msg_type, content.clone());
+        }
+    }
+    let id = client.send(&client.shell, "kernel_info_request", json!({}));
+    loop {
+        let reply = client.recv(&client.shell);
+        if reply.parent_header.map(|p| p.msg_id) == Some(id.clone()) {
+            assert_eq!(reply.content["status"], "ok");
+            break;
+        }
+    }
+    client.send(
+        &client.control,
+        "shutdown_request",
+        json!({"restart": false}),
+    );
+    running.join().unwrap();
+}
