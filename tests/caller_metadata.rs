@@ -48,7 +48,8 @@ fn closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers() 
         .call_soon(Fallible(|| Ok::<_, std::io::Error>(3)))
         .unwrap();
     // Nested: a closure written inside another closure (as in `run(|pg| async { .. })`).
-    let nested = (|| caller.call_soon(|| 4).unwrap())();
+    let schedule = || caller.call_soon(|| 4).unwrap();
+    let nested = schedule();
     // The `{{closure}}` segments are dropped: the name is the function that wrote them.
     let here = "caller_metadata::closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers";
     for metadata in [
