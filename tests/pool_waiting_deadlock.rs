@@ -39,12 +39,25 @@ fn a_waiting_to_thread_call_cannot_block_on_its_own_pending() {
         1,
         "the second call waits for the worker"
     );
+    // BEHAVIOUR CX4: no caller has it yet, so its metadata names none (not `#0`).
+    let keys: Vec<String> = second
+        .metadata()
+        .iter()
+        .map(|(k, _)| k.to_owned())
+        .collect();
+    assert_eq!(keys, ["func"], "{second:?}");
     send_self.send(second.clone()).unwrap();
     release.send(()).unwrap();
     first.wait_sync(T).unwrap();
 
     let out = second.wait_sync(T).unwrap();
     assert_eq!(out, format!("{:?}", InvalidStateKind::WouldDeadlock));
+    // Once a worker took it, the metadata names that worker.
+    let named = match second.metadata().get("caller") {
+        Some(async_kernel::MetaValue::Str(s)) => s.to_string(),
+        other => panic!("expected the worker's name, got {other:?}"),
+    };
+    assert!(named.starts_with("pool-self-wait-worker"), "{named}");
     caller.stop(false);
     caller.join().unwrap();
 }
