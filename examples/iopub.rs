@@ -59,7 +59,14 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("iopub example failed: {e}");
+            // Errors keep their cause in `source()`: print the whole chain.
+            let mut text = e.to_string();
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                text = format!("{text}: {c}");
+                cause = c.source();
+            }
+            eprintln!("iopub example failed: {text}");
             ExitCode::FAILURE
         }
     }

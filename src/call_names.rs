@@ -57,7 +57,7 @@ pub(crate) fn name_id(name: &'static str) -> u16 {
 }
 
 fn intern(name: &'static str) -> u16 {
-    let name = unwrap_marker(name);
+    let name = enclosing_function(unwrap_marker(name));
     let mut table = FUNCTIONS.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(&id) = table.ids.get(name) {
         return id;
@@ -86,6 +86,18 @@ fn unwrap_marker(name: &'static str) -> &'static str {
         }
     }
     name
+}
+
+/// `tour::main::{{closure}}::{{closure}}` names the function that wrote the closure,
+/// `tour::main`: the `{{closure}}` segments say nothing a reader can use (every closure has
+/// them, nested ones several), and a log line or a group's failure message should read as the
+/// user's own path. A name that is only a closure segment is kept as it is.
+fn enclosing_function(name: &'static str) -> &'static str {
+    let mut short = name;
+    while let Some(outer) = short.strip_suffix("::{{closure}}") {
+        short = outer;
+    }
+    if short.is_empty() { name } else { short }
 }
 
 /// The function name behind `id`.
@@ -139,5 +151,20 @@ mod tests {
             "my::f::{{closure}}"
         );
         assert_eq!(unwrap_marker("my::f::{{closure}}"), "my::f::{{closure}}");
+    }
+
+    #[test]
+    fn closures_are_named_after_their_enclosing_function() {
+        assert_eq!(enclosing_function("tour::main::{{closure}}"), "tour::main");
+        assert_eq!(
+            enclosing_function("tour::main::{{closure}}::{{closure}}::{{closure}}"),
+            "tour::main"
+        );
+        assert_eq!(
+            enclosing_function("a::f::{{closure}}::g::{{closure}}"),
+            "a::f::{{closure}}::g"
+        );
+        assert_eq!(enclosing_function("a::answer"), "a::answer");
+        assert_eq!(enclosing_function("::{{closure}}"), "::{{closure}}");
     }
 }

@@ -422,6 +422,10 @@ impl<T> fmt::Debug for Token<T> {
 pin_project_lite::pin_project! {
     /// A future that runs inside a [`Context`]: the context is entered around every poll, and
     /// what the future sets stays in its own context.
+    ///
+    /// # Cancel safety
+    /// As cancel-safe as the wrapped future: dropping the wrapper drops it (and the context's
+    /// values with it); nothing is left on the thread.
     #[must_use = "futures do nothing unless polled"]
     pub struct WithContext<F> {
         context: Context,
@@ -460,6 +464,9 @@ pub trait FutureExt: Future + Sized {
     }
 
     /// Runs `self` inside a snapshot of the current context.
+    ///
+    /// # Cancel safety
+    /// As cancel-safe as `self` (see [`Context::wrap`]).
     fn in_current_context(self) -> WithContext<Self> {
         Context::current().wrap(self)
     }

@@ -66,7 +66,10 @@
 //! 3. **Blocking waits refused on a caller's own thread.** [`Pending::wait_sync`](pending::Pending::wait_sync)
 //!    on the thread of the caller that must run the pending returns
 //!    [`InvalidStateKind::WouldDeadlock`] at once
-//!    instead of hanging; await it there instead. ([BEHAVIOUR P11])
+//!    instead of hanging; await it there instead. The same goes for waiting on
+//!    [`caller.stopped()`](caller::Caller::stopped) with `wait_sync` there, and
+//!    [`join`](caller::Caller::join) there is [`CallerError::JoinOwnThread`].
+//!    ([BEHAVIOUR P11], [CX1])
 //!
 //! Every rule the crate keeps is written down, with the ids tests and docs cite (P1, G2, C9,
 //! ...), in [`behaviour`] (the repository's `docs/BEHAVIOUR.md`); the design decisions behind
@@ -75,6 +78,7 @@
 //! [BEHAVIOUR P9]: behaviour#pending-p
 //! [BEHAVIOUR P10]: behaviour#pending-p
 //! [BEHAVIOUR P11]: behaviour#pending-p
+//! [CX1]: behaviour#callers-cx
 //!
 //! ## Where things live
 //!

@@ -1,5 +1,5 @@
-//! Cancelling scheduled calls, and groups inside calls (SPEC C9, P5–P7, G2, G6; RUST.md
-//! "Cancellation").
+//! Cancelling scheduled calls, and groups inside calls (SPEC C9, P5–P7, P10,
+//! G2, G6).
 //!
 //! Runs on every backend from one source (`tests/caller_cases/cancel.rs`).
 

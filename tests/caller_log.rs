@@ -1,4 +1,4 @@
-//! The span calls run under (SPEC C3 `log`, C14; RUST.md "Observability": calls are traced
+//! The span calls run under (SPEC C3 `log`, C14: calls are traced
 //! with `tracing` spans carrying the caller's name).
 //!
 //! The subscriber is global (callers log on their own threads), so this binary holds only the

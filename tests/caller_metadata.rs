@@ -46,17 +46,23 @@ fn closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers(ba
     let fallible = caller
         .call_soon(Fallible(|| Ok::<_, std::io::Error>(3)))
         .unwrap();
-    let here = "caller_metadata::closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers::{{closure}}";
+    // Nested: a closure written inside another closure (as in `run(|pg| async { .. })`).
+    let schedule = || caller.call_soon(|| 4).unwrap();
+    let nested = schedule();
+    // The `{{closure}}` segments are dropped: the name is the function that wrote them.
+    let here = "caller_metadata::closures_are_named_after_the_function_that_wrote_them_also_inside_wrappers";
     for metadata in [
         plain.metadata(),
         asynchronous.metadata(),
         fallible.metadata(),
+        nested.metadata(),
     ] {
         assert_eq!(text(metadata.get("func")), here);
     }
     assert_eq!(plain.wait_sync(T).unwrap(), 1);
     assert_eq!(asynchronous.wait_sync(T).unwrap(), 2);
     assert_eq!(fallible.wait_sync(T).unwrap(), 3);
+    assert_eq!(nested.wait_sync(T).unwrap(), 4);
     shutdown(&caller);
 }
 

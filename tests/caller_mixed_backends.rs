@@ -1,6 +1,6 @@
 //! Mixed trees and pendings across backends: a child of the other backend via `get`, and a
-//! pending of one backend awaited on the other, both ways (SPEC C6, C11, Q5; RUST.md
-//! "Backends"). Each case runs with tokio as the first backend, then with smol
+//! pending of one backend awaited on the other, both ways (SPEC C6, C11, Q5,
+//! P1). Each case runs with tokio as the first backend, then with smol
 //! (`tests/caller_cases/mixed_backends.rs`).
 #![cfg(all(feature = "tokio", feature = "smol"))]
 

@@ -1,5 +1,5 @@
 //! Entering a caller on its own thread: the blocking `run` and the async `run_async`
-//! (SPEC C4, C6, C11; RUST.md "a Rust shape for `async with Caller("manual")`").
+//! (SPEC C4, C6, C11; the Rust shape of the reference's `async with Caller("manual")`).
 //!
 //! Runs on every backend from one source (`tests/caller_cases/run.rs`).
 

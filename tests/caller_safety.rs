@@ -1,6 +1,6 @@
 //! Guarantees beyond the reference: no self-deadlock, contained panics, a readable `Debug`,
-//! no lost work when `stop` races with submissions (SPEC P11, C6, C7, C9; RUST.md "Beyond the
-//! reference").
+//! no lost work when `stop` races with submissions (SPEC P11, C6, C7, C9;
+//! BEHAVIOUR CX2).
 //!
 //! Runs on every backend from one source (`tests/caller_cases/safety.rs`).
 

@@ -1,5 +1,5 @@
 //! Scheduling work: the four work forms, order, metadata, many threads and other runtimes
-//! (SPEC C8, C9; RUST.md "Functions and results", "Backends").
+//! (SPEC C8, C9, P1).
 //!
 //! Runs on every backend from one source (`tests/caller_cases/schedule.rs`).
 

@@ -1,4 +1,4 @@
-//! The smol backend (feature `smol`; RUST.md "Backends").
+//! The smol backend (feature `smol`; SPEC C3, P1).
 #![cfg(feature = "smol")]
 
 mod common;
@@ -29,7 +29,7 @@ fn tokio_caller(name: &str) -> Caller {
 
 #[test]
 fn a_smol_caller_runs_plain_calls_on_its_thread() {
-    // RUST.md: Backend::Smol
+    // SPEC C3: Backend::Smol
     let caller = smol_caller("smol-plain");
     assert_eq!(caller.backend(), Backend::Smol);
     let (value, name) = caller
@@ -44,7 +44,7 @@ fn a_smol_caller_runs_plain_calls_on_its_thread() {
 
 #[test]
 fn a_smol_caller_runs_async_calls_whose_future_holds_an_rc() {
-    // RUST.md: the future may be !Send
+    // SPEC C8: the future may be !Send
     let caller = smol_caller("smol-async");
     let pen = caller
         .call_soon(Async(|| async {
@@ -91,7 +91,7 @@ fn a_smol_callers_async_call_can_be_cancelled() {
 
 #[test]
 fn a_tokio_callers_pending_is_awaited_inside_a_smol_callers_call() {
-    // RUST.md: a pending made on a tokio caller can be awaited on a smol caller
+    // SPEC P1: a pending made on a tokio caller can be awaited on a smol caller
     let tokio = tokio_caller("smol-cross-tokio-a");
     let smol = smol_caller("smol-cross-smol-a");
     let gate = Event::new();
@@ -111,7 +111,7 @@ fn a_tokio_callers_pending_is_awaited_inside_a_smol_callers_call() {
 
 #[test]
 fn a_smol_callers_pending_is_awaited_inside_a_tokio_callers_call() {
-    // RUST.md: and the other way round
+    // SPEC P1: and the other way round
     let tokio = tokio_caller("smol-cross-tokio-b");
     let smol = smol_caller("smol-cross-smol-b");
     let gate = Event::new();

@@ -1,5 +1,5 @@
 //! No thread is left behind once a caller with children has stopped and been joined
-//! (RUST.md: "it must not leak threads"; SPEC C6, C11).
+//! (no thread is leaked: SPEC C6, C11; BEHAVIOUR CX3).
 //!
 //! One test only: this binary's thread count must not be disturbed by other tests.
 

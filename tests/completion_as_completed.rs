@@ -382,7 +382,7 @@ on_both_backends! {
     }
 
     fn awaited_on_a_caller_of_the_other_backend(backend) {
-        // BEHAVIOUR W1 (RUST.md Backends): pendings of one backend's caller are awaited
+        // BEHAVIOUR W1, P1: pendings of one backend's caller are awaited
         // through as_completed on a caller of the other backend
         let other = match backend {
             Backend::Tokio => Backend::Smol,

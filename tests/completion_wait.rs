@@ -194,7 +194,7 @@ on_both_backends! {
     }
 
     fn awaited_inside_a_caller_of_the_other_backend(backend) {
-        // BEHAVIOUR W4 (RUST.md Backends): pendings of one backend waited on the other
+        // BEHAVIOUR W4, P1: pendings of one backend waited on the other
         let other = match backend {
             Backend::Tokio => Backend::Smol,
             _ => Backend::Tokio,

@@ -1,4 +1,4 @@
-//! Futures running inside a context (RUST.md "Context": entered around every poll, like
+//! Futures running inside a context (BEHAVIOUR CV1: entered around every poll, like
 //! `tracing::Instrument`; SPEC T2).
 
 use std::future::Future;
@@ -32,7 +32,7 @@ async fn set_and_observe(
     seen
 }
 
-// RUST.md Context: a wrapped future sees the context's values on every poll, on any worker.
+// BEHAVIOUR CV1: a wrapped future sees the context's values on every poll, on any worker.
 #[test]
 fn wrapped_future_sees_values_on_every_poll() {
     let var: ContextVar<u32> = ContextVar::new("v");
@@ -61,7 +61,7 @@ fn wrapped_future_sees_values_on_every_poll() {
     assert_eq!(var.get(), None);
 }
 
-// RUST.md Context: values set inside a wrapped future stay inside it, across its polls.
+// BEHAVIOUR CV1: values set inside a wrapped future stay inside it, across its polls.
 #[test]
 fn values_set_inside_stay_inside_across_polls() {
     let var: ContextVar<u32> = ContextVar::new("v");
@@ -86,7 +86,7 @@ fn values_set_inside_stay_inside_across_polls() {
     assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(Some(7)));
 }
 
-// RUST.md Context: two wrapped tasks interleaving on one thread each see only their own value.
+// BEHAVIOUR CV1: two wrapped tasks interleaving on one thread each see only their own value.
 #[test]
 fn interleaved_tasks_on_one_thread_do_not_see_each_others_values() {
     let var: ContextVar<&'static str> = ContextVar::new("who");
@@ -120,7 +120,7 @@ fn interleaved_tasks_on_one_thread_do_not_see_each_others_values() {
     assert!(first_b < last_a, "{log:?}");
 }
 
-// RUST.md Context: interleaving on a LocalSet, a wrapped task's value never reaches a local task.
+// BEHAVIOUR CV1: interleaving on a LocalSet, a wrapped task's value never reaches a local task.
 #[test]
 fn local_set_tasks_keep_their_own_values() {
     let var: ContextVar<&'static str> = ContextVar::new("who");
@@ -150,7 +150,7 @@ fn local_set_tasks_keep_their_own_values() {
     assert_eq!(y, vec![Some("base"); 4], "x's set did not leak into y");
 }
 
-// RUST.md Context: in_current_context captures the context at the moment it is called.
+// BEHAVIOUR CV1: in_current_context captures the context at the moment it is called.
 #[test]
 fn in_current_context_captures_at_call_time() {
     let var: ContextVar<u32> = ContextVar::new("v");
@@ -163,7 +163,7 @@ fn in_current_context_captures_at_call_time() {
     assert_eq!(var.get(), Some(2));
 }
 
-// RUST.md Context: Context::wrap runs a future inside the context from another executor thread.
+// BEHAVIOUR CV1: Context::wrap runs a future inside the context from another executor thread.
 #[test]
 fn wrap_carries_context_to_a_smol_thread() {
     let var: ContextVar<u32> = ContextVar::new("v");

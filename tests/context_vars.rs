@@ -1,8 +1,8 @@
-//! Context variables and context snapshots on threads (RUST.md "Context", SPEC T2).
+//! Context variables and context snapshots on threads (BEHAVIOUR CV2, SPEC T2).
 
 use async_kernel::{Context, ContextVar, InvalidStateKind};
 
-// RUST.md Context: a variable is unset until set; set/reset restores the previous value.
+// BEHAVIOUR CV2: a variable is unset until set; set/reset restores the previous value.
 #[test]
 fn set_then_reset_restores_unset() {
     let var: ContextVar<u32> = ContextVar::new("n");
@@ -13,7 +13,7 @@ fn set_then_reset_restores_unset() {
     assert_eq!(var.get(), None);
 }
 
-// RUST.md Context: nested sets unwind to each earlier value in turn.
+// BEHAVIOUR CV2: nested sets unwind to each earlier value in turn.
 #[test]
 fn nested_sets_reset_to_the_previous_value() {
     let var: ContextVar<&'static str> = ContextVar::new("name");
@@ -41,7 +41,7 @@ fn reset_with_a_token_of_another_variable_is_wrong_token() {
     assert_eq!(b.get(), None);
 }
 
-// RUST.md Context: two variables of the same type are independent; a clone is the same variable.
+// BEHAVIOUR CV2: two variables of the same type are independent; a clone is the same variable.
 #[test]
 fn variables_are_independent_and_clones_are_the_same() {
     let a: ContextVar<u32> = ContextVar::new("a");
@@ -53,7 +53,7 @@ fn variables_are_independent_and_clones_are_the_same() {
     assert_eq!(a2.name(), "a");
 }
 
-// RUST.md Context: Context::run sees the snapshot's values; what it sets stays in the copy.
+// BEHAVIOUR CV2: Context::run sees the snapshot's values; what it sets stays in the copy.
 #[test]
 fn run_sees_snapshot_and_does_not_leak() {
     let var: ContextVar<u32> = ContextVar::new("v");
@@ -68,7 +68,7 @@ fn run_sees_snapshot_and_does_not_leak() {
     assert_eq!(snapshot.get(&var), Some(10), "the snapshot is unchanged");
 }
 
-// RUST.md Context: Context::run_mut keeps what the closure set in the context.
+// BEHAVIOUR CV2: Context::run_mut keeps what the closure set in the context.
 #[test]
 fn run_mut_keeps_values_set_inside() {
     let var: ContextVar<u32> = ContextVar::new("v");
@@ -81,7 +81,7 @@ fn run_mut_keeps_values_set_inside() {
     assert_eq!(ctx.run(|| var.get()), Some(3));
 }
 
-// RUST.md Context: a captured snapshot does not change when the thread sets values later.
+// BEHAVIOUR CV2: a captured snapshot does not change when the thread sets values later.
 #[test]
 fn captured_snapshot_is_immutable() {
     let var: ContextVar<u32> = ContextVar::new("v");
@@ -107,7 +107,7 @@ fn snapshot_travels_to_another_thread() {
     assert_eq!(inside.as_deref(), Some("r-17"));
 }
 
-// RUST.md Context: Context::run restores the previous context even when the closure panics.
+// BEHAVIOUR CV2: Context::run restores the previous context even when the closure panics.
 #[test]
 fn run_restores_context_after_a_panic() {
     let var: ContextVar<u32> = ContextVar::new("v");
@@ -122,7 +122,7 @@ fn run_restores_context_after_a_panic() {
     assert_eq!(var.get(), None);
 }
 
-// RUST.md Context: with_value makes a copy and never touches the thread's current context.
+// BEHAVIOUR CV2: with_value makes a copy and never touches the thread's current context.
 #[test]
 fn with_value_copies_and_leaves_current_alone() {
     let var: ContextVar<u32> = ContextVar::new("v");

@@ -89,6 +89,15 @@ fn a_failing_scheduled_call_reports_its_error_through_the_group() {
         .unwrap();
     let err = out.wait_sync(T).unwrap().unwrap_err();
     assert_eq!(err.source().unwrap().to_string(), "bad thing happened");
+    // BEHAVIOUR CX4: the message names the member by the function that wrote its closure.
+    let msg = err.cancel_message().unwrap();
+    assert!(
+        msg.contains(
+            "func=group_error::a_failing_scheduled_call_reports_its_error_through_the_group,"
+        ),
+        "{msg}"
+    );
+    assert!(!msg.contains("{{closure}}"), "{msg}");
     shutdown(&caller);
 }
 

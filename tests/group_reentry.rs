@@ -143,7 +143,7 @@ fn body_panic_is_reraised_after_members_were_cancelled() {
     assert_eq!(pg.state(), PendingTrackerState::Stopped);
 }
 
-// SPEC G4, RUST.md Drop: dropping the run future cancels the members (without waiting).
+// SPEC G4: dropping the run future cancels the members (without waiting).
 #[test]
 fn dropping_the_run_future_cancels_the_members() {
     let (member_tx, member_rx) = bounded::<Pending<u8>>(1);

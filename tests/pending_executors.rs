@@ -1,5 +1,5 @@
 //! A pending is runtime-agnostic: awaitable from tokio, smol and futures, set from plain threads
-//! (SPEC P1, RUST.md "Backends"); AnyPending identity.
+//! (SPEC P1); AnyPending identity.
 
 mod common;
 

@@ -102,7 +102,7 @@ fn dropping_a_protected_wait_does_not_cancel() {
     assert_eq!(pen.result().unwrap(), 1);
 }
 
-// SPEC P10 (RUST.md Decided): dropping Pending handles never cancels: fire-and-forget.
+// SPEC P10: dropping a Pending handle that was never polled never cancels: fire-and-forget.
 #[test]
 fn dropping_pending_handles_never_cancels() {
     let cancels = Arc::new(AtomicUsize::new(0));

@@ -315,6 +315,10 @@ impl Caller {
     /// # Errors
     /// [`CallerError::WaitsForItself`] when an item is the pending of the call running this
     /// code; the errors of [`Caller::call_soon`] when a future cannot be scheduled.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: dropping the future cancels nothing. The items, and the futures it
+    /// scheduled, keep running; call `wait` again to wait for them.
     pub fn wait<I: IntoWatched>(
         &self,
         items: impl IntoIterator<Item = I>,
@@ -448,6 +452,11 @@ struct Slot {
 
 /// The [`Stream`] returned by [`Caller::as_completed`]: yields each item's pending once it is
 /// done and its done-callbacks have run.
+///
+/// # Cancel safety
+/// `next()` is cancel-safe: an item is removed from the stream only when it is yielded, so
+/// dropping a `next()` future loses nothing. Dropping the stream cancels the items it took and
+/// has not yielded when it was made with `cancel_unfinished`, and leaves them running otherwise.
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<I: IntoWatched> {
     caller: Caller,

@@ -39,13 +39,18 @@ pub use self::completion::{
     AsCompleted, IntoWatched, Items, PendingOrFuture, ReturnWhen, Schedule, Watched,
 };
 pub use self::function_queue::{IntoQueueFn, QueuedFunction};
-pub use self::options::{
-    CallOptions, CallerError, CallerOptions, CallerState, Modifier, ZmqContext,
-};
+pub use self::options::{CallOptions, CallerError, CallerOptions, CallerState, Modifier};
+// One rustdoc path per type: with the `zmq` feature the context lives in `iopub`; without it
+// the stand-in that cannot be made lives here.
+#[cfg(not(feature = "zmq"))]
+pub use self::options::ZmqContext;
 pub use self::pool::WorkerPool;
 pub use crate::backend::{Backend, BackendOptions, TokioOptions};
 #[doc(no_inline)]
 pub use crate::group::PendingGroup;
+#[cfg(feature = "zmq")]
+#[doc(no_inline)]
+pub use crate::iopub::ZmqContext;
 
 use self::scheduler::{CallJob, DelayedJob, DirectJob};
 use self::submissions::Submissions;
@@ -377,6 +382,12 @@ impl Caller {
     }
 
     /// Schedules `work` to run soon, in a snapshot of the current context (SPEC C8).
+    ///
+    /// `work` is a plain closure or one marked with [`Async`], [`Fallible`], [`FallibleAsync`]
+    /// or [`Plain`] (see [`IntoCall`]). A plain closure that returns a future does not compile:
+    /// the error reads "type annotations needed ... cannot infer type of the type parameter
+    /// `M`" (or "type annotations needed for `Pending<_>`"). Annotations do not help: wrap the
+    /// closure in [`Async`] to run its future.
     ///
     /// ```
     /// use async_kernel::caller::{Caller, CallerOptions, Fallible, Modifier};

@@ -137,7 +137,7 @@ impl Caller {
             }
             Slot::Full => {
                 // Made here, in the caller's context, so trackers see it now; it runs once a
-                // worker is free. Runner 0: no caller thread owns it until then.
+                // worker is free. Runner 0: no caller thread owns it until `Waiter::start`.
                 let pen = Pending::builder()
                     .scheduled(0, crate::call_names::function_id::<W>())
                     .build()?;
@@ -616,6 +616,8 @@ where
             super::scheduler::drop_contained((work, context), worker.name());
             return Some(worker);
         }
+        // From here the worker's thread runs it: blocking on it there is a deadlock (P11).
+        pen.set_runner(worker.inner.id);
         let job = CallJob {
             pen: pen.clone(),
             context,

@@ -61,7 +61,7 @@ pub enum IopubError {
     #[error("this thread's iopub socket is in use (publishing from inside with_socket)")]
     InUse,
     /// A ZeroMQ call failed.
-    #[error("could not {action}: {source}")]
+    #[error("could not {action}")]
     Zmq {
         /// What was attempted.
         action: &'static str,
@@ -73,7 +73,7 @@ pub enum IopubError {
     #[error("the forwarder's endpoint {0:?} has no port")]
     NoPort(String),
     /// The forwarder's thread could not be started.
-    #[error("could not start the forwarder's thread: {0}")]
+    #[error("could not start the forwarder's thread")]
     Thread(#[source] std::sync::Arc<std::io::Error>),
 }
 

@@ -141,6 +141,7 @@ pub(crate) fn open_thread_socket(
     let mut socket = match ThreadSocket::open(context) {
         Ok(socket) => socket,
         Err(error) => {
+            let error = crate::error::error_chain(&error);
             tracing::error!(caller = %name, %error, "could not open the caller's iopub socket");
             return None;
         }

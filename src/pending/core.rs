@@ -606,6 +606,13 @@ impl<T: Send + 'static> Pending<T> {
         }
     }
 
+    /// Names the caller whose thread runs this call from now on (SPEC P11): a `to_thread` call
+    /// that waited for a free worker is made with runner 0 and gets its worker here, before the
+    /// job is handed over, so that the job cannot block on its own pending.
+    pub(crate) fn set_runner(&self, caller_id: u32) {
+        self.inner.runner.store(caller_id, Ordering::Relaxed);
+    }
+
     pub(crate) fn check_not_runner(&self) -> Result<(), PendingError> {
         let runner = self.inner.runner.load(Ordering::Relaxed);
         // Only this thread can run that caller: its loop runs here, or it is bound here.

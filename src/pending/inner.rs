@@ -203,9 +203,12 @@ impl<T> Inner<T> {
             pairs.push(("func".into(), name.into()));
         }
         let caller = self.runner.load(Ordering::Relaxed);
-        let caller_name = crate::call_names::caller_name(caller)
-            .map_or_else(|| format!("#{caller}"), |n| n.to_string());
-        pairs.push(("caller".into(), caller_name.into()));
+        // 0: no caller has the call yet (a `to_thread` call waiting for a worker).
+        if caller != 0 {
+            let caller_name = crate::call_names::caller_name(caller)
+                .map_or_else(|| format!("#{caller}"), |n| n.to_string());
+            pairs.push(("caller".into(), caller_name.into()));
+        }
         pairs.extend(given.iter().map(|(k, v)| (k.to_owned().into(), v.clone())));
         Metadata::from_pairs(pairs)
     }

@@ -34,7 +34,7 @@ fn gated_call(
 
 #[test]
 fn cancelling_an_async_call_from_another_thread_stops_it_at_its_await() {
-    // SPEC C9; RUST.md: stops the future at its next await point
+    // SPEC C9: stops the future at its next await point
     let caller = new_caller_on(BACKEND, "cancel-async");
     let gate: Pending<()> = Pending::new();
     let reached = Arc::new(AtomicBool::new(false));
@@ -72,7 +72,7 @@ fn cancel_messages_accumulate() {
 
 #[test]
 fn a_sync_call_cancelled_from_inside_finishes_and_ends_cancelled() {
-    // SPEC P7; RUST.md: a sync function already running finishes, the pending ends cancelled
+    // SPEC P7: a sync function already running finishes, the pending ends cancelled
     let caller = new_caller_on(BACKEND, "cancel-sync-self");
     let finished = Arc::new(AtomicBool::new(false));
     let f = finished.clone();
@@ -201,7 +201,7 @@ fn cancel_then_wait_returns_only_after_the_task_has_stopped() {
 
 #[test]
 fn a_cancelled_future_is_dropped_on_the_callers_thread() {
-    // RUST.md: the future is dropped on the caller's thread
+    // SPEC C9: the future is dropped on the caller's thread
     let caller = new_caller_on(BACKEND, "cancel-drop-thread");
     let dropped_on: Arc<Mutex<Option<ThreadId>>> = Arc::default();
     let started = Event::new();

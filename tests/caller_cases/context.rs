@@ -53,7 +53,7 @@ fn call_options_context_runs_the_call_in_the_given_context() {
 
 #[test]
 fn an_async_call_keeps_its_context_across_awaits() {
-    // SPEC T2; RUST.md: the context is entered around every poll
+    // SPEC T2: the context is entered around every poll
     let caller = new_caller_on(BACKEND, "ctx-async");
     let var: ContextVar<u32> = ContextVar::new("n");
     let gate = Event::new();

@@ -1,4 +1,4 @@
-// Trees and pendings that mix backends (SPEC C6, C11; RUST.md: a pending is runtime-agnostic).
+// Trees and pendings that mix backends (SPEC C6, C11; P1: a pending is awaited from any executor).
 // Included by tests/caller_mixed_backends.rs once per backend; `BACKEND` is the parent's (or
 // the first caller's) backend and `other_backend(BACKEND)` the other one.
 
@@ -107,7 +107,7 @@ fn stopping_a_parent_stops_its_children_of_the_other_backend_and_their_calls() {
 
 #[test]
 fn a_pending_of_this_backend_is_awaited_in_a_call_on_the_other_backend() {
-    // RUST.md: a Pending is awaitable from any executor, in both directions
+    // SPEC P1: a Pending is awaitable from any executor, in both directions
     let here = new_caller_on(BACKEND, "mixed-await-here");
     let there = new_caller_on(other_backend(BACKEND), "mixed-await-there");
     let gate = Event::new();
@@ -129,7 +129,7 @@ fn a_pending_of_this_backend_is_awaited_in_a_call_on_the_other_backend() {
 
 #[test]
 fn cancelling_a_call_that_owns_a_pending_of_the_other_backend_cancels_that_one_too() {
-    // RUST.md "Cancellation": giving up what you own cancels it, across backends
+    // SPEC P10: giving up what you own cancels it, across backends
     let here = new_caller_on(BACKEND, "mixed-cancel-here");
     let there = new_caller_on(other_backend(BACKEND), "mixed-cancel-there");
     let started = Event::new();

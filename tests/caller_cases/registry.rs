@@ -197,7 +197,7 @@ fn thread_is_the_thread_calls_run_on_and_is_unique_per_caller() {
 
 #[test]
 fn clones_are_equal_and_distinct_callers_are_not() {
-    // RUST.md: a caller is a cheap Clone handle; equality is identity
+    // SPEC C14: a caller is a cheap Clone handle; equality is identity
     let a = new_caller_on(BACKEND, "reg-eq-a");
     let b = new_caller_on(BACKEND, "reg-eq-a");
     assert_eq!(a, a.clone());

@@ -103,7 +103,7 @@ fn wait_sync_on_its_own_pending_from_a_call_direct_is_would_deadlock() {
 
 #[test]
 fn a_panic_in_a_plain_call_becomes_panicked_and_the_caller_keeps_serving() {
-    // RUST.md: a panic in user code becomes the pending's error
+    // SPEC C9: a panic in user code becomes the pending's error
     let caller = new_caller_on(BACKEND, "safe-panic-plain");
     let bad = caller
         .call_soon(|| -> u32 { panic!("plain boom") })
@@ -119,7 +119,7 @@ fn a_panic_in_a_plain_call_becomes_panicked_and_the_caller_keeps_serving() {
 
 #[test]
 fn a_panic_in_an_async_call_becomes_panicked_and_the_caller_keeps_serving() {
-    // RUST.md: a panic in user code becomes the pending's error
+    // SPEC C9: a panic in user code becomes the pending's error
     let caller = new_caller_on(BACKEND, "safe-panic-async");
     let bad = caller
         .call_soon(Async(|| async {
@@ -143,7 +143,7 @@ fn a_panic_in_an_async_call_becomes_panicked_and_the_caller_keeps_serving() {
 
 #[test]
 fn a_panic_in_an_async_closure_before_its_future_becomes_panicked() {
-    // RUST.md: a panic in user code becomes the pending's error
+    // SPEC C9: a panic in user code becomes the pending's error
     let caller = new_caller_on(BACKEND, "safe-panic-closure");
     let bad = caller
         .call_soon(Async(|| -> std::future::Ready<u32> {
@@ -274,7 +274,7 @@ fn stop_racing_with_submissions_loses_nothing() {
 
 #[test]
 fn a_panicking_destructor_of_a_cancelled_call_is_contained() {
-    // RUST.md: panics in user code must not take a caller down; SPEC P6: the pending still ends
+    // BEHAVIOUR CX2: panics in user code must not take a caller down; SPEC P6: the pending still ends
     let caller = new_caller_on(BACKEND, "safe-panic-drop");
     let started = async_kernel::Event::new();
     let signal = started.clone();

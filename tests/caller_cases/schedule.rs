@@ -33,7 +33,7 @@ fn call_soon_runs_a_plain_closure_and_gives_its_value() {
 
 #[test]
 fn call_soon_runs_an_async_closure_whose_future_holds_an_rc() {
-    // SPEC C8; RUST.md: the future runs on the caller's thread and may be !Send
+    // SPEC C8: the future runs on the caller's thread and may be !Send
     let caller = new_caller_on(BACKEND, "sched-async-rc");
     let pen = caller
         .call_soon(Async(|| async {
@@ -240,7 +240,7 @@ fn calls_from_eight_threads_at_once_all_run_with_the_right_results() {
 
 #[test]
 fn an_async_call_on_one_caller_awaits_a_call_scheduled_on_another() {
-    // SPEC C8; RUST.md: a pending is awaitable from any executor
+    // SPEC C8, P1: a pending is awaitable from any executor
     let a = new_caller_on(BACKEND, "sched-cross-a");
     let b = new_caller_on(BACKEND, "sched-cross-b");
     let target = b.clone();
@@ -276,7 +276,7 @@ fn a_plain_call_may_block_on_another_callers_pending() {
 
 #[test]
 fn a_callers_pending_can_be_awaited_on_a_tokio_multi_thread_runtime() {
-    // RUST.md: a pending is runtime-agnostic
+    // SPEC P1: a pending is awaited from any executor
     let caller = new_caller_on(BACKEND, "sched-await-tokio-mt");
     let pen = caller.call_soon(Async(|| async { 11 })).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -294,7 +294,7 @@ fn a_callers_pending_can_be_awaited_on_a_tokio_multi_thread_runtime() {
 
 #[test]
 fn a_callers_pending_can_be_awaited_with_smol_block_on() {
-    // RUST.md: a pending is runtime-agnostic
+    // SPEC P1: a pending is awaited from any executor
     let caller = new_caller_on(BACKEND, "sched-await-smol");
     let gate = Event::new();
     let open = gate.clone();
@@ -312,7 +312,7 @@ fn a_callers_pending_can_be_awaited_with_smol_block_on() {
 
 #[test]
 fn a_callers_pending_can_be_awaited_with_futures_block_on() {
-    // RUST.md: a pending is runtime-agnostic
+    // SPEC P1: a pending is awaited from any executor
     let caller = new_caller_on(BACKEND, "sched-await-futures");
     let pen = caller.call_soon(|| 13).unwrap();
     assert_eq!(futures::executor::block_on(pen.into_future()).unwrap(), 13);
