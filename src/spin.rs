@@ -145,11 +145,17 @@ pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
         let now = Instant::now();
         let took = now - last;
         if took > SLOW_YIELD {
-            // A time slice went elsewhere, whether or not the result came meanwhile (under
-            // load it often does, from another core: the slice was lost all the same).
-            account.credit_ns -= nanos(took);
-            if account.credit_ns < 0 {
-                pause(&mut account, now);
+            // A time slice went elsewhere. Where the load is visible (`overloaded` read
+            // /proc/loadavg before we spun, and finds CPU hogs), a slow yield that found the
+            // result gave the slice to the thread we wait for: a producer on the same core,
+            // which is the point of yielding (pausing here made a pinned producer and the loop
+            // ping-pong through a futex wake per call). Otherwise the slice may have gone to a
+            // hog while the result came from another core: count it lost.
+            if !caught || !load_visible() {
+                account.credit_ns -= nanos(took);
+                if account.credit_ns < 0 {
+                    pause(&mut account, now);
+                }
             }
             break;
         }
@@ -198,10 +204,19 @@ fn overloaded(now_ns: u64) -> bool {
 
 /// Threads runnable right now, the reading one included (Linux: the fourth field of
 /// `/proc/loadavg`, "runnable/total"); `None` where that cannot be read.
+/// Whether `/proc/loadavg` answers (cleared at the first failed read).
+#[cfg(not(loom))]
+static READABLE: AtomicBool = AtomicBool::new(true);
+
+/// True while the load check can see runnable threads (Linux with /proc).
+#[cfg(not(loom))]
+fn load_visible() -> bool {
+    READABLE.load(Relaxed)
+}
+
 #[cfg(not(loom))]
 fn runnable_threads() -> Option<usize> {
     use std::io::Read;
-    static READABLE: AtomicBool = AtomicBool::new(true);
     if !READABLE.load(Relaxed) {
         return None;
     }
