@@ -314,8 +314,16 @@ on_both_backends! {
         let parent = caller("tt-group", backend);
         let p = parent.clone();
         let tracked = futures::executor::block_on(PendingGroup::new().run(|pg| async move {
-            let pen = p.to_thread(|| 7).unwrap();
+            // A done pending leaves its group: the job waits until membership is checked.
+            let (checked_tx, checked_rx) = std::sync::mpsc::channel::<()>();
+            let pen = p
+                .to_thread(move || {
+                    let _ = checked_rx.recv();
+                    7
+                })
+                .unwrap();
             let inside = pg.contains(&pen.erase());
+            checked_tx.send(()).unwrap();
             pen.await.map(|v| (v, inside))
         }))
         .unwrap()
