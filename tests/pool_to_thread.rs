@@ -1,43 +1,16 @@
 //! `Caller::to_thread` and its worker pool (SPEC C12, C6), on both backends from one source.
 #![cfg(all(feature = "tokio", feature = "smol"))]
 
+#[macro_use]
+mod common;
+
 use std::sync::mpsc;
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use async_kernel::caller::{
-    Async, Backend, Caller, CallerError, CallerOptions, Fallible, FallibleAsync, Modifier,
-};
+use async_kernel::caller::{Async, Caller, CallerError, Fallible, FallibleAsync};
 use async_kernel::{Pending, PendingError, PendingGroup};
-
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-/// Instantiates every test once per backend (modules `on_tokio` and `on_smol`).
-macro_rules! on_both_backends {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
-        mod on_tokio {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Tokio; $body } )*
-        }
-        mod on_smol {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Smol; $body } )*
-        }
-    };
-}
-
-fn caller(name: &str, backend: Backend) -> Caller {
-    Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
-    )
-    .expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
+use common::{T, caller, shutdown};
 
 fn here() -> ThreadId {
     std::thread::current().id()
