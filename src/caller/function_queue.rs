@@ -31,11 +31,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::task::{Context as TaskContext, Poll};
 
 use futures_util::FutureExt as _;
 
@@ -45,7 +43,7 @@ use crate::error::{BoxError, PendingError, error_chain};
 use crate::pending::{Pending, panic_text};
 
 use super::call::{Async, Fallible, FallibleAsync, OutcomeFuture, Started};
-use super::scheduler::{LoopState, Runnable, in_call};
+use super::scheduler::{LoopState, Runnable, in_call, yield_now};
 use super::{Caller, CallerError, CallerInner};
 
 /// Calls a drain job runs inline before it lets the caller's other work go first.
@@ -585,7 +583,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
                         since_yield += 1;
                         if since_yield >= DRAIN_BUDGET {
                             since_yield = 0;
-                            YieldNow(false).await;
+                            yield_now().await;
                         }
                         out
                     }
@@ -680,22 +678,6 @@ fn round_pending<A: Send + 'static, R: Send + 'static>(
         }
     });
     pen
-}
-
-/// Yields once to the executor.
-struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
 }
 
 /// The loop's job that runs a queue's calls.
