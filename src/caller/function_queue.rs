@@ -35,14 +35,14 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
-use futures_util::FutureExt as _;
-
 use crate::any_pending::AnyPending;
 use crate::context::Context;
 use crate::error::{BoxError, PendingError, error_chain};
 use crate::pending::{Pending, panic_text};
 
-use super::call::{Async, Fallible, FallibleAsync, OutcomeFuture, Started};
+use super::call::{
+    Async, Fallible, FallibleAsync, OutcomeFuture, Started, guarded, guarded_future,
+};
 use super::scheduler::{LoopState, Runnable, in_call, yield_now};
 use super::{Caller, CallerError, CallerInner};
 
@@ -61,23 +61,6 @@ static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Runs `f`, turning a panic into an error.
-fn guarded<R>(f: impl FnOnce() -> Result<R, PendingError>) -> Result<R, PendingError> {
-    catch_unwind(AssertUnwindSafe(f))
-        .unwrap_or_else(|payload| Err(PendingError::from_panic(&*payload)))
-}
-
-/// Boxes `future`, turning a panic during any poll into an error.
-fn guarded_future<T: 'static>(
-    future: impl Future<Output = Result<T, PendingError>> + 'static,
-) -> OutcomeFuture<T> {
-    Box::pin(
-        AssertUnwindSafe(future)
-            .catch_unwind()
-            .map(|r| r.unwrap_or_else(|payload| Err(PendingError::from_panic(&*payload)))),
-    )
 }
 
 /// Drops user values (unrun arguments) one by one, containing a panicking destructor.
