@@ -7,29 +7,11 @@ mod common;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
-use std::time::Duration;
 
-use async_kernel::caller::Caller;
-use async_kernel::{Pending, PendingError, PendingGroup};
-use common::{T, caller, shutdown};
-
-/// A to_thread job that blocks its worker until the returned sender is dropped or sent to.
-fn blocking_job(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .to_thread(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the job started");
-    (pen, release_tx)
-}
+use async_kernel::{PendingError, PendingGroup};
+use common::{T, blocking_job, caller, shutdown};
 
 on_both_backends! {
     fn the_cap_holds_under_a_burst_of_a_thousand_calls(backend) {

@@ -10,27 +10,10 @@ use std::time::Duration;
 
 use async_kernel::caller::{Async, Caller, CallerError, Fallible, FallibleAsync};
 use async_kernel::{Pending, PendingError, PendingGroup};
-use common::{T, caller, shutdown};
+use common::{T, blocking_job, caller, shutdown};
 
 fn here() -> ThreadId {
     std::thread::current().id()
-}
-
-/// A to_thread job that blocks its worker until the returned sender is dropped or sent to.
-fn blocking_job(caller: &Caller) -> (Pending<ThreadId>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .to_thread(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-            std::thread::current().id()
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the job started");
-    (pen, release_tx)
 }
 
 on_both_backends! {

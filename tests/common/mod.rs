@@ -132,6 +132,22 @@ pub fn block(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
     (pen, release_tx)
 }
 
+/// A `to_thread` job that blocks its worker until the returned sender is dropped (or sent to);
+/// its value is the worker's thread.
+pub fn blocking_job(caller: &Caller) -> (Pending<std::thread::ThreadId>, mpsc::Sender<()>) {
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let pen = caller
+        .to_thread(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+            std::thread::current().id()
+        })
+        .unwrap();
+    started_rx.recv_timeout(GUARD).expect("the job started");
+    (pen, release_tx)
+}
+
 /// Runs a closure when dropped.
 pub struct OnDrop<F: FnMut()>(pub F);
 
