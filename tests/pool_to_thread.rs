@@ -270,8 +270,17 @@ on_both_backends! {
         let parent = caller("tt-group", backend);
         let p = parent.clone();
         let tracked = futures::executor::block_on(PendingGroup::new().run(|pg| async move {
-            let pen = p.to_thread(|| 7).unwrap();
+            // The job waits until membership was checked: a member that is done may already
+            // have left the group.
+            let (checked_tx, checked_rx) = mpsc::channel::<()>();
+            let pen = p
+                .to_thread(move || {
+                    let _ = checked_rx.recv();
+                    7
+                })
+                .unwrap();
             let inside = pg.contains(&pen.erase());
+            drop(checked_tx);
             pen.await.map(|v| (v, inside))
         }))
         .unwrap()
