@@ -1456,15 +1456,24 @@ fn ours_roundtrip() -> Runner {
     })
 }
 
-/// Peer: a boxed closure sent over crossbeam to a loop thread, replying on a tokio oneshot.
-fn peer_roundtrip() -> Runner {
-    type Job = Box<dyn FnOnce() + Send>;
+/// A closure sent to [`closure_worker`].
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A thread that runs the boxed closures sent on the returned channel, in order; it ends when
+/// the sender is dropped.
+fn closure_worker() -> crossbeam_channel::Sender<Job> {
     let (tx, rx) = crossbeam_channel::unbounded::<Job>();
     std::thread::spawn(move || {
         while let Ok(job) = rx.recv() {
             job();
         }
     });
+    tx
+}
+
+/// Peer: a boxed closure sent over crossbeam to a loop thread, replying on a tokio oneshot.
+fn peer_roundtrip() -> Runner {
+    let tx = closure_worker();
     // The worker ends when the runner (holding `tx`) is dropped.
     Box::new(move |iters| {
         let start = Instant::now();
@@ -1564,13 +1573,7 @@ fn peer_roundtrip_smol() -> Runner {
 /// answers waited for in order. No futures, no tasks, no cancellation: what any scheduler
 /// must pay at least.
 fn raw_throughput() -> Runner {
-    type Job = Box<dyn FnOnce() + Send>;
-    let (tx, rx) = crossbeam_channel::unbounded::<Job>();
-    std::thread::spawn(move || {
-        while let Ok(job) = rx.recv() {
-            job();
-        }
-    });
+    let tx = closure_worker();
     Box::new(move |iters| {
         let mut answers = Vec::with_capacity(iters.min(THROUGHPUT_BATCH) as usize);
         let start = Instant::now();

@@ -9,29 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Modifier};
+use async_kernel::caller::Async;
 use async_kernel::{Pending, PendingError};
-use common::{T, block, capture_logs, logs};
-
-/// Every backend compiled into this build: each test runs on all of them.
-fn backends() -> Vec<Backend> {
-    let mut all = Vec::new();
-    if cfg!(feature = "tokio") {
-        all.push(Backend::Tokio);
-    }
-    if cfg!(feature = "smol") {
-        all.push(Backend::Smol);
-    }
-    all
-}
-
-fn new_on(backend: Backend, name: &str) -> Caller {
-    Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
-    )
-    .expect("caller starts")
-}
+use common::{T, backends, block, caller, capture_logs, logs};
 
 /// Panics when dropped, after counting the drop.
 struct PanicOnDrop(Arc<AtomicUsize>);
@@ -53,7 +33,7 @@ fn a_call_cancelled_before_it_starts_whose_capture_panics_on_drop_ends_and_the_b
     // started), C6 (no pending is lost)
     capture_logs();
     for backend in backends() {
-        let caller = new_on(backend, "drop-unstarted");
+        let caller = caller("drop-unstarted", backend);
         let drops = Arc::new(AtomicUsize::new(0));
         let (blocker, release) = block(&caller);
         // One batch: the doomed call, then plain and async calls behind it.
@@ -105,7 +85,7 @@ fn stop_draining_calls_whose_captures_panic_on_drop_does_not_unwind_and_ends_the
     // BEHAVIOUR CX2 (contained panics); SPEC C6 (stop cancels every
     // queued call; no pending is lost)
     for backend in backends() {
-        let caller = new_on(backend, "drop-stop");
+        let caller = caller("drop-stop", backend);
         let drops = Arc::new(AtomicUsize::new(0));
         let (blocker, release) = block(&caller);
         let mut queued: Vec<Pending<u32>> = Vec::new();
@@ -160,7 +140,7 @@ fn a_value_that_gives_way_to_a_cancellation_and_panics_on_drop_is_contained() {
     // BEHAVIOUR CX2 (contained panics); SPEC P7 (a cancellation
     // requested while the call ran wins over its value)
     for backend in backends() {
-        let caller = new_on(backend, "drop-value");
+        let caller = caller("drop-value", backend);
         let drops = Arc::new(AtomicUsize::new(0));
         let d = drops.clone();
         let pen = caller
@@ -204,7 +184,7 @@ fn a_context_value_set_by_a_call_that_panics_on_drop_is_contained() {
     // BEHAVIOUR CX2 (contained panics); SPEC C8 (a call runs in its
     // own context, which ends with it)
     for backend in backends() {
-        let caller = new_on(backend, "drop-context");
+        let caller = caller("drop-context", backend);
         let drops = Arc::new(AtomicUsize::new(0));
         let d = drops.clone();
         let plain = caller

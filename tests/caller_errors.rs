@@ -7,27 +7,7 @@ use std::time::Duration;
 
 use async_kernel::caller::{Backend, Caller, CallerError, CallerOptions, Modifier};
 use async_kernel::{InvalidStateKind, PendingError};
-use common::{T, manual_on, shutdown};
-
-/// Every backend compiled into this build.
-fn backends() -> Vec<Backend> {
-    let mut all = Vec::new();
-    if cfg!(feature = "tokio") {
-        all.push(Backend::Tokio);
-    }
-    if cfg!(feature = "smol") {
-        all.push(Backend::Smol);
-    }
-    all
-}
-
-fn new_on(backend: Backend, name: &str) -> Caller {
-    Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
-    )
-    .expect("caller starts")
-}
+use common::{T, backends, caller, manual_on, shutdown};
 
 fn is_would_deadlock(e: &PendingError) -> bool {
     matches!(e, PendingError::InvalidState(s) if s.kind() == InvalidStateKind::WouldDeadlock)
@@ -42,7 +22,7 @@ fn join_on_the_callers_own_thread_names_the_misuse() {
 }
 
 fn join_on_the_callers_own_thread_names_the_misuse_on(backend: Backend) {
-    let caller = new_on(backend, "err-join-self");
+    let caller = caller("err-join-self", backend);
     let c = caller.clone();
     let (own_thread, text) = caller
         .call_soon(move || {
@@ -65,7 +45,7 @@ fn join_on_the_callers_own_thread_names_the_misuse_on(backend: Backend) {
 fn waiting_for_stopped_on_the_callers_own_thread_is_an_error_at_once() {
     // BEHAVIOUR CX1; SPEC P11 (the stopped event is set by the caller's own thread)
     for backend in backends() {
-        let caller = new_on(backend, "err-stopped-self");
+        let caller = caller("err-stopped-self", backend);
         let c = caller.clone();
         let (running, after_stop) = caller
             .call_soon(move || {
@@ -118,7 +98,7 @@ fn waiting_for_stopped_on_the_thread_of_an_unentered_caller_is_an_error_on(backe
 fn event_wait_sync_with_duration_max_waits_without_limit() {
     // BEHAVIOUR CX1 (a saturated timeout, no panic); SPEC C14
     for backend in backends() {
-        let caller = new_on(backend, "err-event-max");
+        let caller = caller("err-event-max", backend);
         let stopped = caller.stopped();
         let waiter = std::thread::spawn(move || stopped.wait_sync(Some(Duration::MAX)));
         caller.stop(false);
@@ -135,7 +115,7 @@ fn event_wait_sync_with_duration_max_waits_without_limit() {
 fn call_later_with_duration_max_is_scheduled_far_ahead_and_cancellable() {
     // BEHAVIOUR CX1 (a saturated deadline, no panic); SPEC C8, C6 (stop cancels it)
     for backend in backends() {
-        let caller = new_on(backend, "err-later-max");
+        let caller = caller("err-later-max", backend);
         let far = caller.call_later(Duration::MAX, || 1).unwrap();
         // The caller keeps serving while the far call waits.
         assert_eq!(caller.call_soon(|| 2).unwrap().wait_sync(T).unwrap(), 2);
@@ -170,7 +150,7 @@ fn a_caller_name_with_a_nul_byte_is_an_error_on(backend: Backend) {
         assert!(err.to_string().contains("NUL"), "{err}");
     }
     // A child too.
-    let parent = new_on(backend, "err-nul-parent");
+    let parent = caller("err-nul-parent", backend);
     assert!(matches!(
         parent.get(CallerOptions::named("child\0")),
         Err(CallerError::InvalidName { .. })

@@ -9,27 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_kernel::caller::{Backend, Caller, CallerOptions, Modifier};
-use common::T;
-
-/// Every backend compiled into this build.
-fn backends() -> Vec<Backend> {
-    let mut all = Vec::new();
-    if cfg!(feature = "tokio") {
-        all.push(Backend::Tokio);
-    }
-    if cfg!(feature = "smol") {
-        all.push(Backend::Smol);
-    }
-    all
-}
-
-fn root(backend: Backend, name: &str) -> Caller {
-    Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(name).backend(backend),
-    )
-    .expect("caller starts")
-}
+use common::{T, backends, new_caller_on};
 
 /// Threads of this process whose name starts with `prefix` (Linux: `/proc/self/task`).
 /// Sets its flag when the thread holding it exits, slowly: it makes a thread's exit outlast
@@ -58,7 +38,7 @@ thread_local! {
 fn join_on_the_root_waits_for_a_child_that_stopped_first() {
     // BEHAVIOUR CX3 (join leaves no thread behind); SPEC C6, C11
     for backend in backends() {
-        let root = root(backend, "jw-root");
+        let root = new_caller_on(backend, "jw-root");
         let child = root.get(CallerOptions::named("jw-child")).unwrap();
         let grandchild = child.get(CallerOptions::named("jw-grandchild")).unwrap();
         let exited = [
@@ -148,7 +128,7 @@ fn a_thousand_tree_stops_leave_no_descendant_thread_behind() {
     let backends = backends();
     for i in 0..TREES {
         let backend = backends[i % backends.len()];
-        let root = root(backend, "jt-root");
+        let root = new_caller_on(backend, "jt-root");
         let child = root.get(CallerOptions::named("jt-child")).unwrap();
         // A quarter of the children take a moment to exit after reporting stopped, so a join
         // that forgets them is caught at once, not in a few trees in 1,000.
@@ -197,7 +177,7 @@ fn get_by_name_never_returns_a_stopped_child_still_waiting_to_be_joined() {
 }
 
 fn get_by_name_never_returns_a_stopped_child_still_waiting_to_be_joined_on(backend: Backend) {
-    let root = root(backend, "jw-get-root");
+    let root = new_caller_on(backend, "jw-get-root");
     let first = root.get(CallerOptions::named("jw-get-child")).unwrap();
     first.stop(true);
     first.stopped().wait_sync(T).unwrap();

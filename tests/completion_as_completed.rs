@@ -1,47 +1,20 @@
 //! `Caller::as_completed` (SPEC W1–W3), on both backends from one source.
 #![cfg(all(feature = "tokio", feature = "smol"))]
 
+#[macro_use]
+mod common;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use async_kernel::caller::{
-    Async, Backend, Caller, CallerError, CallerOptions, Items, Modifier, PendingOrFuture, Schedule,
-};
+use async_kernel::caller::{Async, Backend, Caller, CallerError, Items, PendingOrFuture, Schedule};
 use async_kernel::{AnyPending, Pending, PendingError};
+use common::{T, caller, shutdown};
 use futures::FutureExt as _;
 use futures::StreamExt as _;
-
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-/// Instantiates every test once per backend (modules `on_tokio` and `on_smol`).
-macro_rules! on_both_backends {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
-        mod on_tokio {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Tokio; $body } )*
-        }
-        mod on_smol {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Smol; $body } )*
-        }
-    };
-}
-
-fn caller(name: &str, backend: Backend) -> Caller {
-    Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
-    )
-    .expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
 
 fn done(v: u32) -> Pending<u32> {
     let pen = Pending::new();

@@ -1,43 +1,16 @@
 //! `Caller::wait` (SPEC W4), on both backends from one source.
 #![cfg(all(feature = "tokio", feature = "smol"))]
 
+#[macro_use]
+mod common;
+
 use std::sync::mpsc;
 use std::time::Duration;
 
-use async_kernel::caller::{
-    Async, Backend, Caller, CallerError, CallerOptions, Fallible, Modifier, ReturnWhen, Schedule,
-};
+use async_kernel::caller::{Async, Backend, Caller, CallerError, Fallible, ReturnWhen, Schedule};
 use async_kernel::{Pending, PendingError};
+use common::{T, caller, shutdown};
 use futures::FutureExt as _;
-
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-/// Instantiates every test once per backend (modules `on_tokio` and `on_smol`).
-macro_rules! on_both_backends {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
-        mod on_tokio {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Tokio; $body } )*
-        }
-        mod on_smol {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Smol; $body } )*
-        }
-    };
-}
-
-fn caller(name: &str, backend: Backend) -> Caller {
-    Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
-    )
-    .expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     futures::executor::block_on(f)

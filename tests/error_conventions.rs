@@ -6,13 +6,18 @@ use std::error::Error;
 
 use async_kernel::{CallerError, InvalidStateKind, Pending, PendingError};
 
-fn assert_conventional(e: &(dyn Error + 'static)) {
-    let text = e.to_string();
+/// The rules for a message's own text: lowercase start, no final period, no address, no emoji.
+fn assert_text_conventional(text: &str) {
     let first = text.chars().next().expect("a non-empty message");
     assert!(!first.is_uppercase(), "starts uppercase: {text:?}");
     assert!(!text.ends_with('.'), "ends with a period: {text:?}");
     assert!(!text.contains("0x"), "contains an address: {text:?}");
     assert!(text.is_ascii(), "contains emoji or other symbols: {text:?}");
+}
+
+fn assert_conventional(e: &(dyn Error + 'static)) {
+    let text = e.to_string();
+    assert_text_conventional(&text);
     if let Some(source) = e.source() {
         assert_ne!(
             source.to_string(),
@@ -148,11 +153,7 @@ fn caller_errors() -> Vec<CallerError> {
 /// `Display` repeats its source's text (a chain printer would show it twice).
 fn assert_ours(e: &(dyn Error + 'static)) {
     let text = e.to_string();
-    let first = text.chars().next().expect("a non-empty message");
-    assert!(!first.is_uppercase(), "starts uppercase: {text:?}");
-    assert!(!text.ends_with('.'), "ends with a period: {text:?}");
-    assert!(!text.contains("0x"), "contains an address: {text:?}");
-    assert!(text.is_ascii(), "contains emoji or other symbols: {text:?}");
+    assert_text_conventional(&text);
     if let Some(source) = e.source() {
         let inner = source.to_string();
         assert!(

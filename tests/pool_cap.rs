@@ -2,59 +2,16 @@
 //! backends from one source.
 #![cfg(all(feature = "tokio", feature = "smol"))]
 
+#[macro_use]
+mod common;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::thread::ThreadId;
-use std::time::Duration;
 
-use async_kernel::caller::{Backend, Caller, CallerOptions, Modifier};
-use async_kernel::{Pending, PendingError, PendingGroup};
-
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-/// Instantiates every test once per backend (modules `on_tokio` and `on_smol`).
-macro_rules! on_both_backends {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
-        mod on_tokio {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Tokio; $body } )*
-        }
-        mod on_smol {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Smol; $body } )*
-        }
-    };
-}
-
-fn caller(name: &str, backend: Backend) -> Caller {
-    Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
-    )
-    .expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
-
-/// A to_thread job that blocks its worker until the returned sender is dropped or sent to.
-fn blocking_job(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .to_thread(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the job started");
-    (pen, release_tx)
-}
+use async_kernel::{PendingError, PendingGroup};
+use common::{T, blocking_job, caller, shutdown};
 
 on_both_backends! {
     fn the_cap_holds_under_a_burst_of_a_thousand_calls(backend) {

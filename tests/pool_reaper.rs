@@ -4,27 +4,16 @@
 //! its pool's own duration, so they do not depend on it.
 #![cfg(all(feature = "tokio", feature = "smol"))]
 
+#[macro_use]
+mod common;
+
 use std::sync::Mutex;
 use std::time::Duration;
 
-use async_kernel::caller::{Backend, Caller, CallerOptions, Modifier};
+use async_kernel::caller::{Backend, Caller};
+use common::{T, shutdown};
 
-const T: Option<Duration> = Some(Duration::from_secs(5));
 const QUICK: Duration = Duration::from_millis(30);
-
-/// Instantiates every test once per backend (modules `on_tokio` and `on_smol`).
-macro_rules! on_both_backends {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
-        mod on_tokio {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Tokio; $body } )*
-        }
-        mod on_smol {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Smol; $body } )*
-        }
-    };
-}
 
 /// Serialises the tests that read or change the process-wide setting.
 static PROCESS_WIDE: Mutex<()> = Mutex::new(());
@@ -32,18 +21,9 @@ static PROCESS_WIDE: Mutex<()> = Mutex::new(());
 /// A caller whose pool keeps up to 10 idle workers whatever the process-wide setting (which
 /// one test changes).
 fn caller(name: &str, backend: Backend) -> Caller {
-    let c = Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
-    )
-    .expect("caller starts");
+    let c = common::caller(name, backend);
     c.pool().set_max_idle(Some(10));
     c
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
 }
 
 /// Runs `n` jobs at once on `c`'s pool and returns the workers, idle afterwards.

@@ -6,28 +6,16 @@
 //! would not do: a new thread carries its creator's name until it has set its own.
 #![cfg(all(feature = "tokio", feature = "smol", target_os = "linux"))]
 
+#[macro_use]
+mod common;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::Duration;
 
-use async_kernel::caller::{Async, Backend, Caller, CallerOptions, Modifier};
+use async_kernel::caller::{Async, Caller, CallerOptions};
 use async_kernel::{Pending, PendingError};
-
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-/// Instantiates every test once per backend (modules `on_tokio` and `on_smol`).
-macro_rules! on_both_backends {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
-        mod on_tokio {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Tokio; $body } )*
-        }
-        mod on_smol {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Smol; $body } )*
-        }
-    };
-}
+use common::{T, caller};
 
 /// The kernel id of the calling thread.
 fn tid() -> String {
@@ -65,11 +53,7 @@ fn worker_tids(c: &Caller, n: usize) -> Vec<String> {
 on_both_backends! {
     fn stopping_a_tree_with_pools_leaves_no_thread(backend) {
         // BEHAVIOUR C6, C12: stopping the parent stops its workers; join leaves no thread
-        let top = Caller::new(
-            Modifier::NewThread,
-            CallerOptions::named(format!("threads-{backend}")).backend(backend),
-        )
-        .unwrap();
+        let top = caller("threads", backend);
         let child = top.get(CallerOptions::named(format!("threads-{backend}-child"))).unwrap();
         let mut tree = vec![
             top.call_soon(tid).unwrap().wait_sync(T).unwrap(),

@@ -1,63 +1,19 @@
 //! `Caller::to_thread` and its worker pool (SPEC C12, C6), on both backends from one source.
 #![cfg(all(feature = "tokio", feature = "smol"))]
 
+#[macro_use]
+mod common;
+
 use std::sync::mpsc;
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use async_kernel::caller::{
-    Async, Backend, Caller, CallerError, CallerOptions, Fallible, FallibleAsync, Modifier,
-};
+use async_kernel::caller::{Async, Caller, CallerError, Fallible, FallibleAsync};
 use async_kernel::{Pending, PendingError, PendingGroup};
-
-const T: Option<Duration> = Some(Duration::from_secs(5));
-
-/// Instantiates every test once per backend (modules `on_tokio` and `on_smol`).
-macro_rules! on_both_backends {
-    ($(fn $name:ident($backend:ident) $body:block)*) => {
-        mod on_tokio {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Tokio; $body } )*
-        }
-        mod on_smol {
-            use super::*;
-            $( #[test] fn $name() { let $backend = Backend::Smol; $body } )*
-        }
-    };
-}
-
-fn caller(name: &str, backend: Backend) -> Caller {
-    Caller::new(
-        Modifier::NewThread,
-        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
-    )
-    .expect("caller starts")
-}
-
-fn shutdown(caller: &Caller) {
-    caller.stop(true);
-    caller.join().unwrap();
-}
+use common::{T, blocking_job, caller, shutdown};
 
 fn here() -> ThreadId {
     std::thread::current().id()
-}
-
-/// A to_thread job that blocks its worker until the returned sender is dropped or sent to.
-fn blocking_job(caller: &Caller) -> (Pending<ThreadId>, mpsc::Sender<()>) {
-    let (started_tx, started_rx) = mpsc::channel();
-    let (release_tx, release_rx) = mpsc::channel::<()>();
-    let pen = caller
-        .to_thread(move || {
-            started_tx.send(()).unwrap();
-            let _ = release_rx.recv();
-            std::thread::current().id()
-        })
-        .unwrap();
-    started_rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the job started");
-    (pen, release_tx)
 }
 
 on_both_backends! {
@@ -314,8 +270,9 @@ on_both_backends! {
         let parent = caller("tt-group", backend);
         let p = parent.clone();
         let tracked = futures::executor::block_on(PendingGroup::new().run(|pg| async move {
-            // A done pending leaves its group: the job waits until membership is checked.
-            let (checked_tx, checked_rx) = std::sync::mpsc::channel::<()>();
+            // The job waits until membership was checked: a member that is done may already
+            // have left the group.
+            let (checked_tx, checked_rx) = mpsc::channel::<()>();
             let pen = p
                 .to_thread(move || {
                     let _ = checked_rx.recv();
@@ -323,7 +280,7 @@ on_both_backends! {
                 })
                 .unwrap();
             let inside = pg.contains(&pen.erase());
-            checked_tx.send(()).unwrap();
+            drop(checked_tx);
             pen.await.map(|v| (v, inside))
         }))
         .unwrap()

@@ -80,14 +80,15 @@ pub struct UnmarkedAsyncMarker<R>(std::marker::PhantomData<fn() -> R>);
 #[doc(hidden)]
 pub struct FallibleAsyncMarker<R>(std::marker::PhantomData<fn() -> R>);
 
-/// Runs `f`, turning a panic into the pending's error.
-fn guarded<R>(f: impl FnOnce() -> Result<R, PendingError>) -> Result<R, PendingError> {
+/// Runs `f`, turning a panic into the pending's error (also used by function queues).
+pub(super) fn guarded<R>(f: impl FnOnce() -> Result<R, PendingError>) -> Result<R, PendingError> {
     catch_unwind(AssertUnwindSafe(f))
         .unwrap_or_else(|payload| Err(PendingError::from_panic(&*payload)))
 }
 
-/// Boxes `future`, turning a panic during any poll into the pending's error.
-fn guarded_future<T: 'static>(
+/// Boxes `future`, turning a panic during any poll into the pending's error (also used by
+/// function queues).
+pub(super) fn guarded_future<T: 'static>(
     future: impl Future<Output = Result<T, PendingError>> + 'static,
 ) -> OutcomeFuture<T> {
     Box::pin(

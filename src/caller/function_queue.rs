@@ -31,21 +31,19 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
-use std::task::{Context as TaskContext, Poll};
-
-use futures_util::FutureExt as _;
 
 use crate::any_pending::AnyPending;
 use crate::context::Context;
 use crate::error::{BoxError, PendingError, error_chain};
 use crate::pending::{Pending, panic_text};
 
-use super::call::{Async, Fallible, FallibleAsync, OutcomeFuture, Started};
-use super::scheduler::{LoopState, Runnable, in_call};
+use super::call::{
+    Async, Fallible, FallibleAsync, OutcomeFuture, Started, guarded, guarded_future,
+};
+use super::scheduler::{LoopState, Runnable, in_call, yield_now};
 use super::{Caller, CallerError, CallerInner};
 
 /// Calls a drain job runs inline before it lets the caller's other work go first.
@@ -63,23 +61,6 @@ static NEXT_QUEUE_ID: AtomicU64 = AtomicU64::new(1);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Runs `f`, turning a panic into an error.
-fn guarded<R>(f: impl FnOnce() -> Result<R, PendingError>) -> Result<R, PendingError> {
-    catch_unwind(AssertUnwindSafe(f))
-        .unwrap_or_else(|payload| Err(PendingError::from_panic(&*payload)))
-}
-
-/// Boxes `future`, turning a panic during any poll into an error.
-fn guarded_future<T: 'static>(
-    future: impl Future<Output = Result<T, PendingError>> + 'static,
-) -> OutcomeFuture<T> {
-    Box::pin(
-        AssertUnwindSafe(future)
-            .catch_unwind()
-            .map(|r| r.unwrap_or_else(|payload| Err(PendingError::from_panic(&*payload)))),
-    )
 }
 
 /// Drops user values (unrun arguments) one by one, containing a panicking destructor.
@@ -585,7 +566,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
                         since_yield += 1;
                         if since_yield >= DRAIN_BUDGET {
                             since_yield = 0;
-                            YieldNow(false).await;
+                            yield_now().await;
                         }
                         out
                     }
@@ -680,22 +661,6 @@ fn round_pending<A: Send + 'static, R: Send + 'static>(
         }
     });
     pen
-}
-
-/// Yields once to the executor.
-struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
 }
 
 /// The loop's job that runs a queue's calls.

@@ -313,8 +313,14 @@ impl LoopState {
     }
 }
 
-/// Yields once to the executor so spawned tasks get their turn between batches.
-struct YieldNow(bool);
+/// Yields once to the executor so spawned tasks get their turn between batches (the loop's
+/// and a function queue's).
+pub(crate) fn yield_now() -> YieldNow {
+    YieldNow(false)
+}
+
+/// The future of [`yield_now`]: pending once (waking itself), then ready.
+pub(crate) struct YieldNow(bool);
 
 impl Future for YieldNow {
     type Output = ();
@@ -387,7 +393,7 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
                 }
             }
         }
-        YieldNow(false).await;
+        yield_now().await;
     }
 
     // SPEC C6: running tasks are cancelled; wait until every one has really ended.

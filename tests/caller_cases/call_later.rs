@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use async_kernel::MetaValue;
+use async_kernel::{MetaValue, Pending};
 use async_kernel::caller::{Async, CallOptions, Caller};
 
 use crate::common::{T, block, new_caller_on, shutdown};
@@ -105,10 +105,9 @@ fn schedule_call_with_a_delay_option_is_a_delayed_call() {
     shutdown(&caller);
 }
 
-#[test]
-fn a_delayed_call_cancelled_while_it_waits_never_runs() {
-    // SPEC C9, P6
-    let caller = new_caller_on(BACKEND, "later-cancelled");
+/// Schedules a call 30 s ahead and returns once the loop has taken it (it then waits for its
+/// delay), with the flag the call would set if it ran.
+fn far_call_taken_by_the_loop(caller: &Caller) -> (Pending<()>, Arc<AtomicBool>) {
     let ran = Arc::new(AtomicBool::new(false));
     let r = ran.clone();
     let pen = caller
@@ -116,8 +115,15 @@ fn a_delayed_call_cancelled_while_it_waits_never_runs() {
             r.store(true, Ordering::SeqCst)
         })
         .unwrap();
-    // Make sure the loop has taken it (it now waits for its delay).
     caller.call_soon(|| ()).unwrap().wait_sync(T).unwrap();
+    (pen, ran)
+}
+
+#[test]
+fn a_delayed_call_cancelled_while_it_waits_never_runs() {
+    // SPEC C9, P6
+    let caller = new_caller_on(BACKEND, "later-cancelled");
+    let (pen, ran) = far_call_taken_by_the_loop(&caller);
     assert!(pen.cancel(Some("not needed")));
     let err = pen.wait_sync(T).unwrap_err();
     assert_eq!(err.cancel_message(), Some("not needed"));
@@ -141,14 +147,7 @@ fn a_delayed_call_cancelled_while_it_waits_never_runs() {
 fn a_delayed_call_still_waiting_at_stop_ends_cancelled() {
     // SPEC C6
     let caller = new_caller_on(BACKEND, "later-at-stop");
-    let ran = Arc::new(AtomicBool::new(false));
-    let r = ran.clone();
-    let pen = caller
-        .call_later(Duration::from_secs(30), move || {
-            r.store(true, Ordering::SeqCst)
-        })
-        .unwrap();
-    caller.call_soon(|| ()).unwrap().wait_sync(T).unwrap();
+    let (pen, ran) = far_call_taken_by_the_loop(&caller);
     caller.stop(false);
     caller.join().unwrap();
     let err = pen.wait_sync(T).unwrap_err();

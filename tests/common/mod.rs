@@ -60,6 +60,34 @@ pub fn new_caller_on(backend: Backend, name: &str) -> Caller {
     .expect("caller starts")
 }
 
+/// A caller on a new thread running `backend`, named `{name}-{backend}` (the same test on
+/// another backend gets another name).
+pub fn caller(name: &str, backend: Backend) -> Caller {
+    Caller::new(
+        Modifier::NewThread,
+        CallerOptions::named(format!("{name}-{backend}")).backend(backend),
+    )
+    .expect("caller starts")
+}
+
+/// Instantiates every test once per backend (modules `on_tokio` and `on_smol`): each
+/// `fn name(backend) { body }` becomes `on_tokio::name` and `on_smol::name`, with `backend`
+/// bound to that backend. Only for test files built with both features; the generated modules
+/// `use super::*`, so the body sees the file's imports and helpers.
+#[allow(unused_macros)] // only the files built with both backends use it
+macro_rules! on_both_backends {
+    ($(fn $name:ident($backend:ident) $body:block)*) => {
+        mod on_tokio {
+            use super::*;
+            $( #[test] fn $name() { let $backend = ::async_kernel::caller::Backend::Tokio; $body } )*
+        }
+        mod on_smol {
+            use super::*;
+            $( #[test] fn $name() { let $backend = ::async_kernel::caller::Backend::Smol; $body } )*
+        }
+    };
+}
+
 /// A caller of `backend` bound to this thread and not started.
 pub fn manual_on(backend: Backend, name: &str) -> Caller {
     Caller::new(
@@ -101,6 +129,22 @@ pub fn block(caller: &Caller) -> (Pending<()>, mpsc::Sender<()>) {
     started_rx
         .recv_timeout(GUARD)
         .expect("the blocking call started");
+    (pen, release_tx)
+}
+
+/// A `to_thread` job that blocks its worker until the returned sender is dropped (or sent to);
+/// its value is the worker's thread.
+pub fn blocking_job(caller: &Caller) -> (Pending<std::thread::ThreadId>, mpsc::Sender<()>) {
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let pen = caller
+        .to_thread(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+            std::thread::current().id()
+        })
+        .unwrap();
+    started_rx.recv_timeout(GUARD).expect("the job started");
     (pen, release_tx)
 }
 
