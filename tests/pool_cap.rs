@@ -102,8 +102,21 @@ on_both_backends! {
         let c = caller("cap-raise", backend);
         c.pool().set_max_workers(Some(1));
         let (first, release) = blocking_job(&c);
-        let a = c.to_thread(|| 1).unwrap();
-        let b = c.to_thread(|| 2).unwrap();
+        // Both jobs wait for each other: they can only end on two workers at once.
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let (ga, gb) = (both.clone(), both);
+        let a = c
+            .to_thread(move || {
+                ga.wait();
+                1
+            })
+            .unwrap();
+        let b = c
+            .to_thread(move || {
+                gb.wait();
+                2
+            })
+            .unwrap();
         assert_eq!(c.pool().waiting(), 2);
         c.pool().set_max_workers(Some(3));
         assert_eq!(a.wait_sync(T).unwrap() + b.wait_sync(T).unwrap(), 3);

@@ -34,6 +34,21 @@ fn live_threads() -> HashSet<String> {
         .collect()
 }
 
+/// The threads of `tree` still listed in /proc once joined threads have left it. The kernel
+/// drops a thread's entry a moment after `pthread_join` returns, so a joined thread may still
+/// be listed for an instant; one that was never joined stays (and is reported).
+fn threads_left(tree: &[String]) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let live = live_threads();
+        let left: Vec<String> = tree.iter().filter(|t| live.contains(*t)).cloned().collect();
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::yield_now();
+    }
+}
+
 /// Runs `n` jobs at once on `c`'s pool (so on `n` workers) and returns their threads' ids.
 fn worker_tids(c: &Caller, n: usize) -> Vec<String> {
     let gate = Arc::new(Barrier::new(n));
@@ -96,8 +111,7 @@ on_both_backends! {
         drop(release_tx); // the plain job, which cannot be interrupted, finishes
         top.join().unwrap();
 
-        let live = live_threads();
-        let left: Vec<_> = tree.iter().filter(|t| live.contains(*t)).collect();
+        let left = threads_left(&tree);
         assert!(left.is_empty(), "threads of the tree still alive: {left:?}");
         assert!(matches!(endless.wait_sync(T), Err(PendingError::Cancelled(_))));
         assert!(plain.done(), "every pending ended");

@@ -23,6 +23,23 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts a kernel on free ports. A port found free can be taken by another test's socket
+/// before the kernel binds it: then new ports are tried (as a kernel launcher would).
+fn start_kernel() -> (ConnectionInfo, Kernel) {
+    let mut attempt = 0;
+    loop {
+        let info = connection();
+        match Kernel::start(&info, Arc::new(LuaInterpreter::new().unwrap())) {
+            Ok(kernel) => return (info, kernel),
+            Err(e @ async_kernel_jupyter::channels::KernelError::Bind { .. }) if attempt < 4 => {
+                eprintln!("retrying on other ports: {e}");
+                attempt += 1;
+            }
+            Err(e) => panic!("the kernel did not start: {e}"),
+        }
+    }
+}
+
 fn connection() -> ConnectionInfo {
     let text = json!({
         "transport": "tcp", "ip": "127.0.0.1", "key": KEY, "signature_scheme": "hmac-sha256",
@@ -110,8 +127,7 @@ fn execute(code: &str) -> Value {
 // BEHAVIOUR KW2, KW4, KC2, KD1: one kernel, one client, the whole conversation.
 #[test]
 fn a_conversation_with_the_kernel() {
-    let info = connection();
-    let kernel = Kernel::start(&info, Arc::new(LuaInterpreter::new().unwrap())).unwrap();
+    let (info, kernel) = start_kernel();
     let running = std::thread::spawn(move || kernel.run_until_shutdown());
     let context = zmq::Context::new();
     let client = Client::connect(&info, &context);
@@ -190,8 +206,7 @@ fn a_conversation_with_the_kernel() {
 // error or logged; the kernel keeps answering.
 #[test]
 fn malformed_requests_never_stop_the_kernel() {
-    let info = connection();
-    let kernel = Kernel::start(&info, Arc::new(LuaInterpreter::new().unwrap())).unwrap();
+    let (info, kernel) = start_kernel();
     let running = std::thread::spawn(move || kernel.run_until_shutdown());
     let context = zmq::Context::new();
     let client = Client::connect(&info, &context);
