@@ -1442,7 +1442,11 @@ impl Drop for TokioThread {
 
 /// Ours: `call_soon` + `wait_sync` from a plain thread, one call at a time.
 fn ours_roundtrip() -> Runner {
-    let caller = BenchCaller::start("bench-roundtrip");
+    roundtrip_on(BenchCaller::start("bench-roundtrip"))
+}
+
+/// `call_soon` + `wait_sync` round trips from this thread to `caller`, one call at a time.
+fn roundtrip_on(caller: BenchCaller) -> Runner {
     Box::new(move |iters| {
         let start = Instant::now();
         for i in 0..iters {
@@ -1504,20 +1508,9 @@ fn peer_roundtrip_tokio() -> Runner {
 
 /// Ours: `call_soon` + `wait_sync` from a plain thread on a caller with the smol backend.
 fn ours_roundtrip_smol() -> Runner {
-    let caller = BenchCaller::start_with(
+    roundtrip_on(BenchCaller::start_with(
         CallerOptions::named("bench-roundtrip-smol").backend(Backend::Smol),
-    );
-    Box::new(move |iters| {
-        let start = Instant::now();
-        for i in 0..iters {
-            let pen = caller
-                .0
-                .call_soon(move || black_box(i))
-                .expect("running caller");
-            black_box(pen.wait_sync(None).expect("the call's value"));
-        }
-        start.elapsed()
-    })
+    ))
 }
 
 /// A smol `Executor` run by its own thread until this is dropped.
