@@ -162,14 +162,12 @@ where
     type Output = Fut::Output;
 
     fn start(self) -> StartedCall<Fut::Output> {
-        let type_name = std::any::type_name::<F>();
-        tracing::error!(
-            closure = type_name,
-            "a plain closure returned a future, which would never run; wrap it in `Async(..)`"
-        );
+        const WHY: &str =
+            "a plain closure returned a future, which would never run; wrap it in `Async(..)`";
+        tracing::error!(closure = std::any::type_name::<F>(), "{WHY}");
         StartedCall(Started::Done(Err(InvalidStateError::new(
             InvalidStateKind::UnmarkedAsyncClosure,
-            "a plain closure returned a future, which would never run; wrap it in `Async(..)`",
+            WHY,
         )
         .into())))
     }
