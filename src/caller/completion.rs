@@ -115,7 +115,7 @@ where
 }
 
 /// A pending or a future producing the same value, to mix both in one collection.
-pub enum PendingOrFuture<T, F> {
+pub enum PendingOrFuture<T: 'static, F> {
     /// Watched as it is.
     Pending(Pending<T>),
     /// Scheduled on the caller first.

@@ -43,7 +43,7 @@ use crate::pending::{Pending, panic_text};
 use super::call::{
     Async, Fallible, FallibleAsync, OutcomeFuture, Started, guarded, guarded_future,
 };
-use super::scheduler::{LoopState, Runnable, in_call, yield_now};
+use super::scheduler::{LoopState, OwnedJob, in_call, owned, yield_now};
 use super::{Caller, CallerError, CallerInner};
 
 /// Calls a drain job runs inline before it lets the caller's other work go first.
@@ -281,7 +281,7 @@ impl<A: Send + 'static, R: Send + 'static> QueuedFunction<A, R> {
 }
 
 /// One function's queue on one caller.
-pub(crate) struct FunctionQueue<A, R> {
+pub(crate) struct FunctionQueue<A, R: 'static> {
     /// Unique among queues: a closed queue and its successor for the same function differ.
     id: u64,
     name: &'static str,
@@ -294,7 +294,7 @@ pub(crate) struct FunctionQueue<A, R> {
     state: Mutex<QueueState<A, R>>,
 }
 
-struct QueueState<A, R> {
+struct QueueState<A, R: 'static> {
     /// Arguments of the calls not yet taken by the drain, oldest first.
     calls: VecDeque<A>,
     /// The current round's pending.
@@ -326,7 +326,7 @@ enum Step<R> {
 }
 
 /// A running drain: the calls it took from the queue in one swap, and what it carries.
-struct Drain<A, R> {
+struct Drain<A, R: 'static> {
     batch: VecDeque<A>,
     carried: Carried<R>,
 }
@@ -465,7 +465,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
             self.close(CLOSED, false);
             return false;
         };
-        match caller.queue.push(Box::new(DrainJob(self.clone()))) {
+        match caller.queue.push(owned(DrainJob(self.clone()))) {
             Ok(()) => true,
             Err(job) => {
                 job.cancel(&caller.stop_message(), &caller.name);
@@ -664,14 +664,14 @@ fn round_pending<A: Send + 'static, R: Send + 'static>(
 }
 
 /// The loop's job that runs a queue's calls.
-struct DrainJob<A, R>(Arc<FunctionQueue<A, R>>);
+struct DrainJob<A, R: 'static>(Arc<FunctionQueue<A, R>>);
 
-impl<A: Send + 'static, R: Send + 'static> Runnable for DrainJob<A, R> {
-    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
+impl<A: Send + 'static, R: Send + 'static> OwnedJob for DrainJob<A, R> {
+    fn run(self, lp: &Rc<LoopState>) -> bool {
         self.0.drain(lp)
     }
 
-    fn cancel(self: Box<Self>, msg: &str, _caller: &str) {
+    fn cancel(self, msg: &str, _caller: &str) {
         // SPEC C6: the caller stops, its queues close.
         self.0.close(msg, false);
     }

@@ -28,7 +28,6 @@ mod submissions;
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::{JoinHandle, ThreadId};
@@ -52,7 +51,7 @@ pub use crate::group::PendingGroup;
 #[doc(no_inline)]
 pub use crate::iopub::ZmqContext;
 
-use self::scheduler::{CallJob, DelayedJob, DirectJob};
+use self::scheduler::{CallCell, CallWork, DelayedWork, DirectJob};
 use self::submissions::Submissions;
 use crate::any_pending::AnyPending;
 use crate::context::Context;
@@ -338,40 +337,45 @@ impl Caller {
             untracked,
             delay,
         } = options;
-        let make_pending = || {
-            let mut builder = Pending::builder()
-                .allow_tracking(!untracked)
-                .scheduled(self.inner.id, crate::call_names::function_id::<W>());
-            for (key, value) in metadata {
-                builder = builder.metadata(key, value);
-            }
-            if let Some(d) = delay {
+        let mut builder = Pending::builder()
+            .allow_tracking(!untracked)
+            .scheduled(self.inner.id, crate::call_names::function_id::<W>());
+        for (key, value) in metadata {
+            builder = builder.metadata(key, value);
+        }
+        match delay {
+            None => self.schedule_cell(builder, context, |context| CallWork::new(context, work)),
+            Some(d) => {
+                let not_before = scheduler::deadline_after(d);
                 builder = builder.metadata("delay", d.as_secs_f64());
+                self.schedule_cell(builder, context, |context| DelayedWork {
+                    call: CallWork::new(context, work),
+                    not_before,
+                })
             }
-            builder.build()
+        }
+    }
+
+    /// Makes a call's pending and work in one allocation ([`CallCell`]) and queues it. The
+    /// pending is made in the call's context, so that context's trackers see it; the work
+    /// runs in that context.
+    fn schedule_cell<T, P>(
+        &self,
+        builder: crate::pending::PendingBuilder<T>,
+        context: Option<Context>,
+        payload: impl FnOnce(Context) -> P,
+    ) -> Result<Pending<T>, CallerError>
+    where
+        T: Send + 'static,
+        P: scheduler::Payload<T>,
+    {
+        // Inside the call's context, `Context::current()` is that context.
+        let make = || builder.build_in(|inner| CallCell::new(inner, payload(Context::current())));
+        let (pen, cell) = match context {
+            Some(mut context) => context.run_mut(make)?,
+            None => make()?,
         };
-        // The pending is made in the call's context, so that context's trackers see it.
-        let (context, pen) = match context {
-            Some(mut context) => {
-                let pen = context.run_mut(make_pending)?;
-                (context, pen)
-            }
-            None => (Context::current(), make_pending()?),
-        };
-        let call = CallJob {
-            pen: pen.clone(),
-            context,
-            work,
-            _marker: PhantomData,
-        };
-        let job: scheduler::Job = match delay {
-            None => Box::new(call),
-            Some(d) => Box::new(DelayedJob {
-                call,
-                not_before: scheduler::deadline_after(d),
-            }),
-        };
-        match self.inner.queue.push(job) {
+        match self.inner.queue.push(cell) {
             Ok(()) => Ok(pen),
             Err(job) => {
                 // Closed between the check and the push: the pending must still end.
@@ -449,7 +453,7 @@ impl Caller {
         self.check_accepting()?;
         self.inner
             .queue
-            .push(Box::new(DirectJob(f)))
+            .push(scheduler::owned(DirectJob(f)))
             .map_err(|_| self.not_accepting())
     }
 

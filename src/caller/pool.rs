@@ -22,7 +22,7 @@ use crate::context::Context;
 use crate::pending::Pending;
 
 use super::call::IntoCall;
-use super::scheduler::CallJob;
+use super::scheduler::{CallJob, CallWork, owned};
 use super::{CallOptions, Caller, CallerError, CallerInner, CallerOptions, CallerState};
 
 /// The process-wide number of idle workers a pool keeps (SPEC C12).
@@ -620,11 +620,9 @@ where
         pen.set_runner(worker.inner.id);
         let job = CallJob {
             pen: pen.clone(),
-            context,
-            work,
-            _marker: PhantomData,
+            call: CallWork::new(context, work),
         };
-        match worker.inner.queue.push(Box::new(job)) {
+        match worker.inner.queue.push(owned(job)) {
             Ok(()) => {
                 // Cancelled between the check and the push: the loop skips the job, and this
                 // callback runs at once.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::any_pending::AnyPending;
 use crate::backend::LocalSpawner;
 use crate::context::Context;
-use crate::pending::{Pending, panic_text};
+use crate::pending::{HasInner, Inner, Pending, SharedRef, panic_text};
 use crate::thread_role;
 
 use super::call::{IntoCall, OutcomeFuture, Started};
@@ -27,20 +27,63 @@ use super::driver::TaskDriver;
 use super::submissions::Batch;
 use super::{CallerInner, CallerState};
 
-/// A unit of work in the submission queue.
-pub(crate) type Job = Box<dyn Runnable>;
+/// A unit of work in the submission queue. Shared, not boxed: a scheduled call is one
+/// allocation holding both its pending and its work ([`CallCell`]), and the queue holds it by
+/// the same counted pointer the call's [`Pending`] does.
+pub(crate) type Job = Arc<dyn Runnable>;
 
 /// Something the loop runs, or cancels when the caller stops first.
-pub(crate) trait Runnable: Send {
+pub(crate) trait Runnable: Send + Sync {
     /// Runs the job; returns true when it spawned a task, which must get its first poll before
     /// the next job starts (calls start in the order they were scheduled).
-    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool;
+    fn run(self: Arc<Self>, lp: &Rc<LoopState>) -> bool;
     /// Ends the job unstarted, its pending cancelled with `msg`. Never panics: the job's user
     /// values are dropped with any panic of their destructors contained (logged as `caller`'s).
-    fn cancel(self: Box<Self>, msg: &str, caller: &str);
+    fn cancel(self: Arc<Self>, msg: &str, caller: &str);
     /// Reads the job's pending, so that its memory is on its way into the cache while the job
     /// before it runs (a batch of many calls is otherwise a chain of cache misses).
     fn touch(&self) {}
+}
+
+/// A job the queue alone holds, run or cancelled by value.
+pub(crate) trait OwnedJob: Send + 'static {
+    fn run(self, lp: &Rc<LoopState>) -> bool;
+    fn cancel(self, msg: &str, caller: &str);
+}
+
+/// An [`OwnedJob`] in the queue's shared form. The mutex is never locked (the job is moved out
+/// whole, `Mutex::into_inner`); it only makes a job whose values are `Send` but not `Sync`
+/// fit in an `Arc` that crosses threads.
+struct Owned<J>(std::sync::Mutex<J>);
+
+/// `job` as a [`Job`].
+pub(crate) fn owned<J: OwnedJob>(job: J) -> Job {
+    Arc::new(Owned(std::sync::Mutex::new(job)))
+}
+
+impl<J: OwnedJob> Owned<J> {
+    /// The job, moved out. `None` would mean a clone of the queue's `Arc` escaped, which
+    /// nothing makes.
+    fn take(self: Arc<Self>) -> Option<J> {
+        let owned = Arc::into_inner(self);
+        debug_assert!(owned.is_some(), "a queued job is held by the queue alone");
+        owned.map(|Owned(m)| {
+            m.into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
+    }
+}
+
+impl<J: OwnedJob> Runnable for Owned<J> {
+    fn run(self: Arc<Self>, lp: &Rc<LoopState>) -> bool {
+        self.take().is_some_and(|job| job.run(lp))
+    }
+
+    fn cancel(self: Arc<Self>, msg: &str, caller: &str) {
+        if let Some(job) = self.take() {
+            job.cancel(msg, caller);
+        }
+    }
 }
 
 thread_local! {
@@ -71,26 +114,30 @@ pub(crate) fn in_call<R>(
     context.run_mut(f)
 }
 
-/// A scheduled call: its pending, the context it runs in, the work, and when it may start.
-pub(crate) struct CallJob<W: IntoCall<M>, M> {
-    pub(crate) pen: Pending<<W as IntoCall<M>>::Output>,
+/// The work of a scheduled call: the context it runs in and what runs.
+pub(crate) struct CallWork<W, M> {
     pub(crate) context: Context,
     pub(crate) work: W,
     pub(crate) _marker: PhantomData<fn() -> M>,
 }
 
-impl<W, M> CallJob<W, M>
+impl<W, M> CallWork<W, M>
 where
     W: IntoCall<M>,
     M: 'static,
 {
-    /// Runs the call now (see [`Runnable::run`]).
-    fn run_now(self, lp: &Rc<LoopState>) -> bool {
-        let CallJob {
-            pen,
-            mut context,
+    pub(crate) fn new(context: Context, work: W) -> Self {
+        CallWork {
+            context,
             work,
-            ..
+            _marker: PhantomData,
+        }
+    }
+
+    /// Runs the call now (see [`Runnable::run`]).
+    fn run_now(self, pen: Pending<W::Output>, lp: &Rc<LoopState>) -> bool {
+        let CallWork {
+            mut context, work, ..
         } = self;
         if !pen.begin_run() {
             drop_contained((work, context), &lp.caller.name);
@@ -114,31 +161,124 @@ where
 
     /// Ends the call unstarted: drops the work (user values; a panicking destructor is
     /// contained), then cancels the pending, so it ends however the drop went.
-    fn cancel_now(self, msg: &str, caller: &str) {
-        let CallJob {
-            pen, context, work, ..
-        } = self;
+    fn cancel_now(self, pen: &Pending<W::Output>, msg: &str, caller: &str) {
+        let CallWork { context, work, .. } = self;
         drop_contained((work, context), caller);
         pen.cancel(Some(msg));
-        finish_unstarted(&pen);
+        finish_unstarted(pen);
     }
 }
 
-impl<W, M> Runnable for CallJob<W, M>
+/// What a [`CallCell`] holds until the loop takes it: the work of a call, run at once or
+/// after a delay.
+pub(crate) trait Payload<T: 'static>: Send + 'static {
+    fn run(self, pen: Pending<T>, lp: &Rc<LoopState>) -> bool;
+    fn cancel(self, pen: &Pending<T>, msg: &str, caller: &str);
+}
+
+impl<W, M> Payload<W::Output> for CallWork<W, M>
 where
     W: IntoCall<M>,
     M: 'static,
 {
-    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
-        (*self).run_now(lp)
+    fn run(self, pen: Pending<W::Output>, lp: &Rc<LoopState>) -> bool {
+        self.run_now(pen, lp)
     }
 
-    fn cancel(self: Box<Self>, msg: &str, caller: &str) {
-        (*self).cancel_now(msg, caller);
+    fn cancel(self, pen: &Pending<W::Output>, msg: &str, caller: &str) {
+        self.cancel_now(pen, msg, caller);
+    }
+}
+
+/// A scheduled call in one allocation: its pending's state, and the work until the loop takes
+/// it. The call's [`Pending`] handles and the queue's [`Job`] point at the same cell, so
+/// scheduling allocates once, and the memory goes back to the allocator of the thread that
+/// drops the last handle (usually the one that scheduled the call and read its result) instead
+/// of being freed by the loop's thread.
+pub(crate) struct CallCell<T: 'static, P> {
+    inner: Inner<T>,
+    /// Taken once, by the loop (run or cancel). Uncontended: only the loop's thread locks it.
+    payload: std::sync::Mutex<Option<P>>,
+}
+
+impl<T: Send + 'static, P: Send + 'static> CallCell<T, P> {
+    /// Places a pending's state beside `payload` (for [`PendingBuilder::build_in`]).
+    pub(crate) fn new(inner: Inner<T>, payload: P) -> Self {
+        CallCell {
+            inner,
+            payload: std::sync::Mutex::new(Some(payload)),
+        }
+    }
+
+    fn take_payload(&self) -> Option<P> {
+        self.payload
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+
+    fn pending(self: Arc<Self>) -> Pending<T> {
+        Pending::from_shared(SharedRef(self))
+    }
+}
+
+impl<T: Send + 'static, P: Send + 'static> HasInner for CallCell<T, P> {
+    type Value = T;
+
+    #[inline]
+    fn inner(&self) -> &Inner<T> {
+        &self.inner
+    }
+}
+
+impl<T: Send + 'static, P: Payload<T>> Runnable for CallCell<T, P> {
+    fn run(self: Arc<Self>, lp: &Rc<LoopState>) -> bool {
+        let payload = self.take_payload();
+        let pen = self.pending();
+        match payload {
+            Some(payload) => payload.run(pen, lp),
+            None => {
+                finish_unstarted(&pen);
+                false
+            }
+        }
+    }
+
+    fn cancel(self: Arc<Self>, msg: &str, caller: &str) {
+        let payload = self.take_payload();
+        let pen = self.pending();
+        match payload {
+            Some(payload) => payload.cancel(&pen, msg, caller),
+            None => {
+                pen.cancel(Some(msg));
+                finish_unstarted(&pen);
+            }
+        }
     }
 
     fn touch(&self) {
-        std::hint::black_box(self.pen.done());
+        std::hint::black_box(self.inner.state.load(crate::sync::Ordering::Relaxed));
+    }
+}
+
+/// A call whose pending was made apart from its work (a `to_thread` call that waited for a
+/// worker).
+pub(crate) struct CallJob<W: IntoCall<M>, M> {
+    pub(crate) pen: Pending<W::Output>,
+    pub(crate) call: CallWork<W, M>,
+}
+
+impl<W, M> OwnedJob for CallJob<W, M>
+where
+    W: IntoCall<M>,
+    M: 'static,
+{
+    fn run(self, lp: &Rc<LoopState>) -> bool {
+        self.call.run_now(self.pen, lp)
+    }
+
+    fn cancel(self, msg: &str, caller: &str) {
+        self.call.cancel_now(&self.pen, msg, caller);
     }
 }
 
@@ -207,24 +347,22 @@ pub(crate) fn deadline_after(delay: Duration) -> Instant {
 
 /// A `call_later` call: waits in a task until `not_before`, then runs (SPEC C8: the delay
 /// counts from scheduling). Kept apart so that plain calls carry no deadline.
-pub(crate) struct DelayedJob<W: IntoCall<M>, M> {
-    pub(crate) call: CallJob<W, M>,
+pub(crate) struct DelayedWork<W, M> {
+    pub(crate) call: CallWork<W, M>,
     pub(crate) not_before: Instant,
 }
 
-impl<W, M> Runnable for DelayedJob<W, M>
+impl<W, M> Payload<W::Output> for DelayedWork<W, M>
 where
     W: IntoCall<M>,
     M: 'static,
 {
-    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
-        let DelayedJob { call, not_before } = *self;
+    fn run(self, pen: Pending<W::Output>, lp: &Rc<LoopState>) -> bool {
+        let DelayedWork { call, not_before } = self;
         if not_before <= Instant::now() {
-            return call.run_now(lp);
+            return call.run_now(pen, lp);
         }
-        let CallJob {
-            pen, context, work, ..
-        } = call;
+        let CallWork { context, work, .. } = call;
         if !pen.begin_run() {
             drop_contained((work, context), &lp.caller.name);
             finish_unstarted(&pen);
@@ -243,17 +381,17 @@ where
         false
     }
 
-    fn cancel(self: Box<Self>, msg: &str, caller: &str) {
-        self.call.cancel_now(msg, caller);
+    fn cancel(self, pen: &Pending<W::Output>, msg: &str, caller: &str) {
+        self.call.cancel_now(pen, msg, caller);
     }
 }
 
 /// A `call_direct` closure (SPEC C10): run by the loop itself, in order, with no pending.
 pub(crate) struct DirectJob<F>(pub(crate) F);
 
-impl<F: FnOnce() + Send + 'static> Runnable for DirectJob<F> {
-    fn run(self: Box<Self>, lp: &Rc<LoopState>) -> bool {
-        let f = self.0;
+impl<F: FnOnce() + Send + 'static> OwnedJob for DirectJob<F> {
+    fn run(self, lp: &Rc<LoopState>) -> bool {
+        let DirectJob(f) = self;
         if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
             tracing::error!(
                 caller = %lp.caller.name,
@@ -264,7 +402,7 @@ impl<F: FnOnce() + Send + 'static> Runnable for DirectJob<F> {
         false
     }
 
-    fn cancel(self: Box<Self>, _msg: &str, caller: &str) {
+    fn cancel(self, _msg: &str, caller: &str) {
         drop_contained(self.0, caller);
     }
 }

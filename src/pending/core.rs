@@ -17,12 +17,14 @@ use crate::error::{
     BoxError, InvalidStateError, InvalidStateKind, PendingError, accumulate_message,
 };
 use crate::metadata::{MetaValue, Metadata};
-use crate::sync::{AtomicU8, AtomicU16, AtomicU32, Mutex, MutexGuard, Ordering, lock};
+use crate::sync::{MutexGuard, Ordering, lock};
 use crate::tracker;
 
 use super::state::{CANCELLED, DEFERRED, DONE, HAS_CANCELLER, NOT_STARTED, SET, TAKEN};
 
-use super::inner::{Callback, Canceller, Core, Extras, Inner, Wakers, take_wakers};
+use super::inner::{
+    Callback, Canceller, Core, Extras, HasInner, Inner, SharedRef, Wakers, take_wakers,
+};
 
 /// A thread-safe handle to a result that is set once: a value, a failure, or cancellation.
 ///
@@ -73,20 +75,33 @@ use super::inner::{Callback, Canceller, Core, Extras, Inner, Wakers, take_wakers
 /// std::thread::spawn(move || setter.set_result(42).unwrap());
 /// assert_eq!(futures::executor::block_on(pen.wait()).unwrap(), 42);
 /// ```
-pub struct Pending<T> {
-    pub(crate) inner: Arc<Inner<T>>,
+pub struct Pending<T: 'static> {
+    pub(crate) inner: SharedRef<T>,
     /// This handle's own wait, used when the handle itself is polled as a future.
     awaiting: Awaiting,
 }
 
 /// The wait a handle runs when it is polled as a future (the drop rule in [`Pending`]'s docs).
+/// Packed so that a handle stays three words (a counted pointer and this).
 #[derive(Default)]
 struct Awaiting {
-    key: WaiterKey,
+    /// The waiter slot as `slot + 1`; 0: none.
+    key: u32,
     /// Polled as a future at least once: from then on this handle owns a wait.
     polled: bool,
     /// The wait returned its output: dropping the handle gives nothing up.
     finished: bool,
+}
+
+impl Awaiting {
+    fn key(&self) -> WaiterKey {
+        self.key.checked_sub(1).map(|k| k as usize)
+    }
+
+    fn set_key(&mut self, key: WaiterKey) {
+        // A pending with four billion waiters is not a case: saturate rather than wrap.
+        self.key = key.map_or(0, |k| u32::try_from(k + 1).unwrap_or(u32::MAX));
+    }
 }
 
 static NEXT_CALLBACK_ID: AtomicU64 = AtomicU64::new(1);
@@ -95,20 +110,20 @@ fn next_callback_id() -> CallbackId {
     CallbackId(NEXT_CALLBACK_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
 }
 
-impl<T> Clone for Pending<T> {
+impl<T: 'static> Clone for Pending<T> {
     /// Another handle to the same pending. The clone has not awaited anything: dropping it
     /// never cancels, whatever this handle was doing.
     fn clone(&self) -> Self {
-        Pending::from_inner(Arc::clone(&self.inner))
+        Pending::from_shared(self.inner.clone())
     }
 }
 
-impl<T> Drop for Pending<T> {
+impl<T: 'static> Drop for Pending<T> {
     /// Gives up this handle's wait, if it was polled as a future and is unfinished: that
     /// cancels the pending (the drop rule). A handle never polled cancels nothing.
     fn drop(&mut self) {
-        if self.awaiting.key.is_some() {
-            self.inner.forget_waiter(&mut self.awaiting.key);
+        if self.awaiting.key != 0 {
+            self.inner.forget_waiter(&mut self.awaiting.key());
         }
         if self.awaiting.polled && !self.awaiting.finished && !self.done() {
             self.cancel(Some(DROPPED_WAIT_MESSAGE));
@@ -120,16 +135,16 @@ impl<T> Drop for Pending<T> {
 pub(crate) const DROPPED_WAIT_MESSAGE: &str =
     "Cancelled because its waiter was dropped before it was done.";
 
-impl<T> PartialEq for Pending<T> {
+impl<T: 'static> PartialEq for Pending<T> {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+        self.inner.addr() == other.inner.addr()
     }
 }
-impl<T> Eq for Pending<T> {}
+impl<T: 'static> Eq for Pending<T> {}
 
-impl<T> std::hash::Hash for Pending<T> {
+impl<T: 'static> std::hash::Hash for Pending<T> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (Arc::as_ptr(&self.inner) as *const () as usize).hash(state)
+        self.inner.addr().hash(state)
     }
 }
 
@@ -205,6 +220,19 @@ impl<T: Send + 'static> PendingBuilder<T> {
     /// [`InvalidStateKind::TrackerExiting`] when a tracker of the current context is exiting
     /// (SPEC P3, G4); no pending is created.
     pub fn build(self) -> Result<Pending<T>, InvalidStateError> {
+        self.build_in(|inner| inner).map(|(pen, _)| pen)
+    }
+
+    /// Like [`build`](Self::build), with the pending's state placed inside the allocation
+    /// `place` makes around it (a scheduled call keeps its work there). Gives the pending and
+    /// the allocation.
+    pub(crate) fn build_in<S>(
+        self,
+        place: impl FnOnce(Inner<T>) -> S,
+    ) -> Result<(Pending<T>, Arc<S>), InvalidStateError>
+    where
+        S: HasInner<Value = T>,
+    {
         let metadata = Metadata::from_pairs(self.metadata);
         let extras = (!metadata.is_empty()).then(|| {
             Box::new(Extras {
@@ -212,18 +240,20 @@ impl<T: Send + 'static> PendingBuilder<T> {
                 ..Extras::default()
             })
         });
-        let pen = Pending::from_parts(extras);
+        let inner = Inner::new(extras);
         if let Some((caller_id, function_id)) = self.scheduled {
             // Not shared yet: plain stores, no read-modify-write.
-            pen.inner.runner.store(caller_id, Ordering::Relaxed);
-            pen.inner.function.store(function_id, Ordering::Relaxed);
-            pen.inner.state.store(NOT_STARTED, Ordering::Relaxed);
+            inner.runner.store(caller_id, Ordering::Relaxed);
+            inner.function.store(function_id, Ordering::Relaxed);
+            inner.state.store(NOT_STARTED, Ordering::Relaxed);
         }
+        let shared = Arc::new(place(inner));
+        let pen = Pending::from_shared(SharedRef(shared.clone()));
         // An empty context holds no tracker: skip the slot lookups.
         if self.allow_tracking && !crate::context::current_is_empty() {
             tracker::track_new(&pen.erase())?;
         }
-        Ok(pen)
+        Ok((pen, shared))
     }
 }
 
@@ -259,34 +289,25 @@ impl<T: Send + 'static> Pending<T> {
     }
 
     fn from_parts(extras: Option<Box<Extras<T>>>) -> Self {
-        Pending::from_inner(Arc::new(Inner {
-            state: AtomicU8::new(0),
-            runner: AtomicU32::new(0),
-            function: AtomicU16::new(0),
-            core: Mutex::new(Core {
-                outcome: None,
-                waker: None,
-                extras,
-            }),
-        }))
+        Pending::from_shared(SharedRef(Arc::new(Inner::new(extras))))
     }
 
     /// This pending as a type-erased handle.
     pub fn erase(&self) -> AnyPending {
         AnyPending {
-            inner: self.inner.clone(),
+            inner: self.inner.0.clone(),
         }
     }
 
     /// An identifier unique among live pendings (the same as [`AnyPending::id`]).
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner) as *const () as usize
+        self.inner.addr()
     }
 }
 
-impl<T> Pending<T> {
+impl<T: 'static> Pending<T> {
     /// A handle around `inner` that has not awaited anything.
-    pub(crate) fn from_inner(inner: Arc<Inner<T>>) -> Self {
+    pub(crate) fn from_shared(inner: SharedRef<T>) -> Self {
         Pending {
             inner,
             awaiting: Awaiting::default(),
@@ -632,7 +653,7 @@ impl<T: Send + 'static> Pending<T> {
     }
 }
 
-impl<T: Clone> Pending<T> {
+impl<T: Clone + 'static> Pending<T> {
     /// The outcome without waiting (SPEC P9), as a clone: every reader gets the value.
     ///
     /// # Errors
@@ -651,7 +672,7 @@ impl<T: Clone> Pending<T> {
     }
 }
 
-impl<T> Pending<T> {
+impl<T: 'static> Pending<T> {
     /// Moves the value out, without waiting (the single consumer of a value that is not
     /// `Clone`, such as a `File`; SPEC P9). Exactly one `take` gets the value; every later
     /// reader ([`take`](Pending::take), [`result`](Pending::result), `.await`) gets
@@ -722,26 +743,26 @@ impl<T> Pending<T> {
 /// cancels the pending (unless it is done). Polling through `&mut pen` keeps the wait with the
 /// handle, so a `select!` loop over `&mut pen` cancels nothing until `pen` itself is dropped.
 /// Awaiting `&pen` never cancels (see [`Pending`]'s drop rule).
-impl<T: Clone> Future for Pending<T> {
+impl<T: Clone + 'static> Future for Pending<T> {
     type Output = Result<T, PendingError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.awaiting.polled = true;
-        if this
-            .inner
-            .poll_done(cx, &mut this.awaiting.key)
-            .is_pending()
-        {
+        let mut key = this.awaiting.key();
+        let polled = this.inner.poll_done(cx, &mut key);
+        this.awaiting.set_key(key);
+        if polled.is_pending() {
             return Poll::Pending;
         }
         this.awaiting.finished = true;
-        this.inner.forget_waiter(&mut this.awaiting.key);
+        this.inner.forget_waiter(&mut key);
+        this.awaiting.set_key(key);
         Poll::Ready(this.result())
     }
 }
 
-impl<T: Clone> FusedFuture for Pending<T> {
+impl<T: Clone + 'static> FusedFuture for Pending<T> {
     /// True once this handle returned its output as a future.
     fn is_terminated(&self) -> bool {
         self.awaiting.finished
@@ -769,11 +790,11 @@ pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
 /// Appended to the message of a scheduled call cancelled before it started (SPEC C9).
 pub(crate) const CANCELLED_BEFORE_STARTED: &str = "Cancelled before started.";
 
-impl<T> fmt::Debug for Pending<T> {
+impl<T: 'static> fmt::Debug for Pending<T> {
     /// `<Pending ⛔ message=… 🏁 at 0x… metadata: {…}>`: cancelled mark and message, done 🏁 or
     /// running 🏃, identity, truncated metadata (SPEC P2).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.inner.fmt_debug(f)
+        self.inner.fmt_debug(f, self.inner.addr())
     }
 }
 
@@ -836,5 +857,15 @@ mod loom_models {
                 (false, Ok(_)) => panic!("a call that never started produced a value"),
             }
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod size_tests {
+    use super::Pending;
+
+    #[test]
+    fn a_handle_is_three_words() {
+        assert_eq!(std::mem::size_of::<Pending<()>>(), 24);
     }
 }

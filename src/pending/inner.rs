@@ -19,7 +19,7 @@ pub(crate) type Callback<T> = Box<dyn FnOnce(&Pending<T>) + Send + 'static>;
 /// Stops the work of a pending when it is cancelled.
 pub(crate) type Canceller = Arc<dyn Fn(Option<&str>) + Send + Sync + 'static>;
 
-pub(crate) struct Inner<T> {
+pub(crate) struct Inner<T: 'static> {
     pub(crate) state: AtomicU8,
     /// The id of the caller that must run the work (0: none). Blocking on the pending from
     /// that caller's thread would deadlock (SPEC P11). Lives in what would be padding.
@@ -30,7 +30,7 @@ pub(crate) struct Inner<T> {
     pub(crate) core: Mutex<Core<T>>,
 }
 
-pub(crate) struct Core<T> {
+pub(crate) struct Core<T: 'static> {
     /// The error is boxed: the common outcome is a value, and an inline `PendingError` (24
     /// bytes) would make every `Pending<()>` 80 bytes instead of 72 (the `futures` oneshot pair).
     pub(crate) outcome: Option<Result<T, Box<PendingError>>>,
@@ -40,7 +40,7 @@ pub(crate) struct Core<T> {
     pub(crate) extras: Option<Box<Extras<T>>>,
 }
 
-pub(crate) struct Extras<T> {
+pub(crate) struct Extras<T: 'static> {
     pub(crate) metadata: Metadata,
     pub(crate) cancel_message: Option<String>,
     pub(crate) canceller: Option<Canceller>,
@@ -49,7 +49,7 @@ pub(crate) struct Extras<T> {
     pub(crate) wakers: Vec<Option<Waker>>,
 }
 
-impl<T> Default for Extras<T> {
+impl<T: 'static> Default for Extras<T> {
     fn default() -> Self {
         Extras {
             metadata: Metadata::default(),
@@ -61,13 +61,29 @@ impl<T> Default for Extras<T> {
     }
 }
 
-impl<T> Core<T> {
+impl<T: 'static> Inner<T> {
+    /// A running pending's state, with `extras` when it has metadata.
+    pub(crate) fn new(extras: Option<Box<Extras<T>>>) -> Self {
+        Inner {
+            state: AtomicU8::new(0),
+            runner: AtomicU32::new(0),
+            function: AtomicU16::new(0),
+            core: Mutex::new(Core {
+                outcome: None,
+                waker: None,
+                extras,
+            }),
+        }
+    }
+}
+
+impl<T: 'static> Core<T> {
     pub(crate) fn extras(&mut self) -> &mut Extras<T> {
         self.extras.get_or_insert_with(Default::default)
     }
 }
 
-impl<T> Inner<T> {
+impl<T: 'static> Inner<T> {
     pub(crate) fn poll_done(&self, cx: &mut Context<'_>, key: &mut WaiterKey) -> Poll<()> {
         if self.state.load(Ordering::Acquire) & DONE != 0 {
             return Poll::Ready(());
@@ -167,7 +183,7 @@ fn update_slot(slot: &mut Option<Waker>, waker: &Waker) {
     }
 }
 
-impl<T> Inner<T> {
+impl<T: 'static> Inner<T> {
     pub(crate) fn remove_callback(&self, id: CallbackId) -> usize {
         let mut core = lock(&self.core);
         match core.extras.as_mut() {
@@ -213,7 +229,8 @@ impl<T> Inner<T> {
         Metadata::from_pairs(pairs)
     }
 
-    pub(crate) fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The reference's `repr`; `addr` is the pending's identity (the address of its allocation).
+    pub(crate) fn fmt_debug(&self, f: &mut fmt::Formatter<'_>, addr: usize) -> fmt::Result {
         let state = self.state.load(Ordering::Acquire);
         // `try_lock`: Debug may be called while the lock is held further up the stack.
         let (message, metadata) = match self.core.try_lock() {
@@ -235,7 +252,7 @@ impl<T> Inner<T> {
             }
         }
         f.write_str(if state & SET != 0 { " 🏁" } else { " 🏃" })?;
-        write!(f, " at {:#x}", self as *const Self as *const () as usize)?;
+        write!(f, " at {addr:#x}")?;
         if !metadata.is_empty() {
             write!(f, " metadata: {metadata:?}")?;
         }
@@ -243,28 +260,85 @@ impl<T> Inner<T> {
     }
 }
 
-impl<T: Send + 'static> ErasedPending for Inner<T> {
+/// What a [`Pending`] handle points at: the shared state of one pending, alone ([`Inner`]) or
+/// inside a larger allocation that also holds the work of a scheduled call (one allocation
+/// per call instead of two: `caller::scheduler::CallCell`).
+pub(crate) trait Shared<T>: ErasedPending {
+    fn inner(&self) -> &Inner<T>;
+}
+
+/// Implemented by every type a pending's state lives in; gives it [`Shared`] and
+/// [`ErasedPending`].
+pub(crate) trait HasInner: Send + Sync + Sized + 'static {
+    type Value: Send + 'static;
+    fn inner(&self) -> &Inner<Self::Value>;
+}
+
+impl<T: Send + 'static> HasInner for Inner<T> {
+    type Value = T;
+    fn inner(&self) -> &Inner<T> {
+        self
+    }
+}
+
+impl<S: HasInner> Shared<S::Value> for S {
+    #[inline]
+    fn inner(&self) -> &Inner<S::Value> {
+        HasInner::inner(self)
+    }
+}
+
+/// A counted reference to a pending's shared state; dereferences to its [`Inner`].
+pub(crate) struct SharedRef<T: 'static>(pub(crate) Arc<dyn Shared<T>>);
+
+impl<T: 'static> Clone for SharedRef<T> {
+    fn clone(&self) -> Self {
+        SharedRef(Arc::clone(&self.0))
+    }
+}
+
+impl<T: 'static> std::ops::Deref for SharedRef<T> {
+    type Target = Inner<T>;
+
+    #[inline]
+    fn deref(&self) -> &Inner<T> {
+        self.0.inner()
+    }
+}
+
+impl<T: 'static> SharedRef<T> {
+    /// The address of the allocation: the pending's identity.
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as *const () as usize
+    }
+}
+
+fn pending_of<S: HasInner>(shared: Arc<S>) -> Pending<S::Value> {
+    Pending::from_shared(SharedRef(shared))
+}
+
+impl<S: HasInner> ErasedPending for S {
     fn is_done(&self) -> bool {
-        self.state.load(Ordering::Acquire) & SET != 0
+        HasInner::inner(self).state.load(Ordering::Acquire) & SET != 0
     }
 
     fn is_cancelled(&self) -> bool {
-        self.state.load(Ordering::Acquire) & CANCELLED != 0
+        HasInner::inner(self).state.load(Ordering::Acquire) & CANCELLED != 0
     }
 
     fn error(&self) -> Option<PendingError> {
-        match &lock(&self.core).outcome {
+        match &lock(&HasInner::inner(self).core).outcome {
             Some(Err(e)) => Some(PendingError::clone(e)),
             _ => None,
         }
     }
 
     fn cancel(self: Arc<Self>, msg: Option<&str>) -> bool {
-        Pending::from_inner(self).cancel(msg)
+        pending_of(self).cancel(msg)
     }
 
     fn add_hook(self: Arc<Self>, hook: Hook) -> Option<CallbackId> {
-        let pen = Pending::from_inner(self);
+        let pen = pending_of(self);
         if pen.inner.state.load(Ordering::Acquire) & DONE != 0 {
             hook(&pen.erase());
             return None;
@@ -273,27 +347,27 @@ impl<T: Send + 'static> ErasedPending for Inner<T> {
     }
 
     fn remove_callback(&self, id: CallbackId) -> usize {
-        Inner::remove_callback(self, id)
+        HasInner::inner(self).remove_callback(id)
     }
 
     fn metadata(&self) -> Metadata {
-        Inner::metadata(self)
+        HasInner::inner(self).metadata()
     }
 
     fn poll_done(&self, cx: &mut Context<'_>, key: &mut WaiterKey) -> Poll<()> {
-        Inner::poll_done(self, cx, key)
+        HasInner::inner(self).poll_done(cx, key)
     }
 
     fn forget_waiter(&self, key: &mut WaiterKey) {
-        Inner::forget_waiter(self, key)
+        HasInner::inner(self).forget_waiter(key)
     }
 
     fn wait_done_sync(self: Arc<Self>, timeout: Option<Duration>) -> Result<(), PendingError> {
-        Pending::from_inner(self).wait_sync_done(timeout)
+        pending_of(self).wait_sync_done(timeout)
     }
 
     fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        Inner::fmt_debug(self, f)
+        HasInner::inner(self).fmt_debug(f, self as *const Self as *const () as usize)
     }
 }
 
