@@ -337,9 +337,18 @@ impl Caller {
             untracked,
             delay,
         } = options;
+        let function = crate::call_names::function_id::<W>();
+        if context.is_none() && metadata.is_empty() && delay.is_none() {
+            // The common case (`call_soon`): no builder, no metadata to gather.
+            let (pen, cell) =
+                Pending::place(None, Some((self.inner.id, function)), !untracked, |inner| {
+                    CallCell::new(inner, CallWork::new(Context::current(), work))
+                })?;
+            return self.push_cell(pen, cell);
+        }
         let mut builder = Pending::builder()
             .allow_tracking(!untracked)
-            .scheduled(self.inner.id, crate::call_names::function_id::<W>());
+            .scheduled(self.inner.id, function);
         for (key, value) in metadata {
             builder = builder.metadata(key, value);
         }
@@ -375,7 +384,24 @@ impl Caller {
             Some(mut context) => context.run_mut(make)?,
             None => make()?,
         };
-        match self.inner.queue.push(cell) {
+        self.push_cell(pen, cell)
+    }
+
+    /// Queues a call made by [`schedule_cell`](Self::schedule_cell).
+    fn push_cell<T, P>(
+        &self,
+        pen: Pending<T>,
+        cell: Arc<CallCell<T, P>>,
+    ) -> Result<Pending<T>, CallerError>
+    where
+        T: Send + 'static,
+        P: scheduler::Payload<T>,
+    {
+        let queued = match scheduler::push_own(&self.inner, cell) {
+            Ok(own) => own,
+            Err(job) => self.inner.queue.push(job),
+        };
+        match queued {
             Ok(()) => Ok(pen),
             Err(job) => {
                 // Closed between the check and the push: the pending must still end.

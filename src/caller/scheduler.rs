@@ -415,6 +415,60 @@ pub(crate) struct LoopState {
     tasks: RefCell<HashMap<usize, AnyPending>>,
     /// Woken when the last task ends (the loop waits for it while stopping).
     idle_waker: RefCell<Option<Waker>>,
+    /// The jobs the loop is working through. A call scheduled on this caller from its own
+    /// thread (a task awaiting `call_soon`) is added here directly, with no lock: see
+    /// [`push_own`].
+    batch: RefCell<Batch>,
+    /// Set when the loop has stopped taking jobs: [`push_own`] refuses from then on.
+    closed: std::cell::Cell<bool>,
+}
+
+thread_local! {
+    /// The loop running on this thread, if any (for [`push_own`]).
+    static CURRENT_LOOP: RefCell<Option<Rc<LoopState>>> = const { RefCell::new(None) };
+}
+
+/// Queues `job` on `caller` without a lock when this thread runs that caller's loop: the job
+/// goes to the end of the loop's own batch. Everything other threads queued before is moved
+/// into the batch first, so calls still start in the order they were scheduled: a call queued
+/// by another thread before this one (in any order this thread could have observed) is already
+/// in the shared queue and goes first.
+///
+/// Gives `job` back when this thread does not run `caller`'s loop, or when that loop no
+/// longer takes jobs (`Err` then carries it too: the caller refuses it).
+pub(crate) fn push_own(caller: &CallerInner, job: Job) -> Result<Result<(), Job>, Job> {
+    CURRENT_LOOP.with(|current| {
+        let current = current.borrow();
+        let Some(lp) = current.as_ref().filter(|lp| lp.caller.id == caller.id) else {
+            return Err(job);
+        };
+        if lp.closed.get() {
+            return Ok(Err(job));
+        }
+        let mut batch = lp.batch.borrow_mut();
+        caller.queue.take_into(&mut batch);
+        batch.push(job);
+        drop(batch);
+        caller.queue.wake_if_sleeping();
+        Ok(Ok(()))
+    })
+}
+
+/// Makes `lp` the loop of this thread until dropped.
+struct CurrentLoop(Option<Rc<LoopState>>);
+
+impl CurrentLoop {
+    fn enter(lp: &Rc<LoopState>) -> Self {
+        CurrentLoop(CURRENT_LOOP.with(|c| c.borrow_mut().replace(lp.clone())))
+    }
+}
+
+impl Drop for CurrentLoop {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        // `try_with`: the thread may be tearing down its locals already.
+        let _ = CURRENT_LOOP.try_with(|c| *c.borrow_mut() = previous);
+    }
 }
 
 impl LoopState {
@@ -451,6 +505,16 @@ impl LoopState {
     }
 }
 
+/// The next job of `batch`, with the one after it touched (see [`Runnable::touch`]).
+fn next_job(batch: &RefCell<Batch>) -> Option<Job> {
+    let mut batch = batch.borrow_mut();
+    let job = batch.pop_front()?;
+    if let Some(next) = batch.front() {
+        next.touch();
+    }
+    Some(job)
+}
+
 /// Yields once to the executor so spawned tasks get their turn between batches (the loop's
 /// and a function queue's).
 pub(crate) fn yield_now() -> YieldNow {
@@ -482,7 +546,10 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
         spawner,
         tasks: RefCell::new(HashMap::new()),
         idle_waker: RefCell::new(None),
+        batch: RefCell::new(Batch::default()),
+        closed: std::cell::Cell::new(false),
     });
+    let _current = CurrentLoop::enter(&lp);
     // SPEC C15: the caller's iopub socket lives while its loop runs, on its thread; it is
     // ready (the forwarder subscribed) before the caller reports running.
     #[cfg(feature = "zmq")]
@@ -496,26 +563,30 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
     } else {
         tracing::debug!(caller = %caller.name, "running");
     }
-    let mut batch = Batch::default();
     loop {
-        if batch.is_empty() {
-            caller.queue.take_into(&mut batch);
-        }
-        if batch.is_empty() {
+        let empty = {
+            let mut batch = lp.batch.borrow_mut();
+            if batch.is_empty() {
+                caller.queue.take_into(&mut batch);
+            }
+            batch.is_empty()
+        };
+        if empty {
             if caller.state() >= CallerState::Stopping {
                 break;
             }
-            caller.queue.sleep().await;
+            caller.queue.sleep(&lp.batch).await;
             continue;
         }
         {
             // Plain and direct calls run inline: under the caller's span like its tasks
             // (SPEC C3 `log`). Entered once per batch; no await inside.
             let _span = caller.span.enter();
-            while let Some(job) = batch.pop_front() {
-                if let Some(next) = batch.front() {
-                    next.touch();
-                }
+            loop {
+                // The batch is borrowed only between jobs: a job may add to it (`push_own`).
+                let Some(job) = next_job(&lp.batch) else {
+                    break;
+                };
                 if caller.state() >= CallerState::Stopping {
                     job.cancel(&caller.stop_message(), &caller.name);
                     continue;
@@ -533,9 +604,16 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
         }
         yield_now().await;
     }
+    // Calls from this thread are refused from here on (the caller is stopping); any left in
+    // the batch are cancelled, like those of the shared queue.
+    lp.closed.set(true);
+    let left = std::mem::take(&mut *lp.batch.borrow_mut());
+    let message = caller.stop_message();
+    for job in left {
+        job.cancel(&message, &caller.name);
+    }
 
     // SPEC C6: running tasks are cancelled; wait until every one has really ended.
-    let message = caller.stop_message();
     let running: Vec<AnyPending> = lp.tasks.borrow().values().cloned().collect();
     for pen in running {
         pen.cancel(Some(&message));

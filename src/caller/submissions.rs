@@ -9,6 +9,7 @@
 //! Closing the queue (on stop) happens under the same lock as pushing: once closed, nothing
 //! more gets in, and whatever was in is handed back to be cancelled, so no pending is lost.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
@@ -35,7 +36,7 @@ struct Jobs {
 }
 
 /// Jobs per chunk of a [`Batch`].
-const CHUNK: usize = 64;
+const CHUNK: usize = 32;
 
 /// Jobs in arrival order, kept in fixed-size chunks: growing never copies jobs, and never holds
 /// more than one partly used chunk (a doubling `VecDeque` can hold twice the slots it needs,
@@ -57,6 +58,18 @@ impl Batch {
             }
         }
         self.len += 1;
+    }
+
+    /// Adds `job` at the end.
+    pub(crate) fn push(&mut self, job: Job) {
+        self.push_back(job);
+    }
+
+    /// Moves every job of `other` to the end of this batch, in order.
+    fn append(&mut self, mut other: Batch) {
+        self.len += other.len;
+        other.len = 0;
+        self.chunks.append(&mut other.chunks);
     }
 
     /// The oldest job.
@@ -147,14 +160,27 @@ impl Submissions {
         Ok(())
     }
 
-    /// Moves every queued job into `batch` (which must be empty).
+    /// Moves every queued job to the end of `batch`.
     pub(crate) fn take_into(&self, batch: &mut Batch) {
         if self.len.load(Ordering::Relaxed) == 0 {
             return;
         }
         let mut jobs = self.lock();
-        std::mem::swap(&mut jobs.queue, batch);
+        if batch.is_empty() {
+            // Swapped whole: the emptied chunk goes back to the producers for reuse.
+            std::mem::swap(&mut jobs.queue, batch);
+        } else {
+            let taken = std::mem::take(&mut jobs.queue);
+            batch.append(taken);
+        }
         self.len.store(0, Ordering::Relaxed);
+    }
+
+    /// Wakes the loop if it sleeps (after a job was added to its own batch, on its thread).
+    pub(crate) fn wake_if_sleeping(&self) {
+        if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
+            self.waker.wake();
+        }
     }
 
     /// Closes the queue and hands back what was in it.
@@ -180,10 +206,13 @@ impl Submissions {
         self.len.load(Ordering::Relaxed)
     }
 
-    /// Resolves when there may be work (or the loop was woken for another reason).
-    pub(crate) fn sleep(&self) -> Sleep<'_> {
+    /// Resolves when there may be work (or the loop was woken for another reason): in this
+    /// queue, or in `own`, the loop's batch, where calls scheduled from the loop's own thread
+    /// go.
+    pub(crate) fn sleep<'a>(&'a self, own: &'a RefCell<Batch>) -> Sleep<'a> {
         Sleep {
             queue: self,
+            own,
             yielded: false,
         }
     }
@@ -192,6 +221,7 @@ impl Submissions {
 /// Future of [`Submissions::sleep`].
 pub(crate) struct Sleep<'a> {
     queue: &'a Submissions,
+    own: &'a RefCell<Batch>,
     /// Gave the executor one turn before spinning.
     yielded: bool,
 }
@@ -202,7 +232,8 @@ impl Future for Sleep<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let q = self.queue;
         q.waker.register(cx.waker());
-        if q.len() > 0 {
+        // A task of this thread scheduled a call (same thread: no race with this check).
+        if q.len() > 0 || !self.own.borrow().is_empty() {
             q.sleeping.store(false, Ordering::SeqCst);
             return Poll::Ready(());
         }

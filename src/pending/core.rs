@@ -233,15 +233,31 @@ impl<T: Send + 'static> PendingBuilder<T> {
     where
         S: HasInner<Value = T>,
     {
-        let metadata = Metadata::from_pairs(self.metadata);
-        let extras = (!metadata.is_empty()).then(|| {
+        let extras = (!self.metadata.is_empty()).then(|| {
             Box::new(Extras {
-                metadata,
+                metadata: Metadata::from_pairs(self.metadata),
                 ..Extras::default()
             })
         });
+        Pending::place(extras, self.scheduled, self.allow_tracking, place)
+    }
+}
+
+impl<T: Send + 'static> Pending<T> {
+    /// Makes a pending's state with `extras`, places it in the allocation `place` makes, and
+    /// registers the pending with the current context's trackers when `allow_tracking`.
+    /// `scheduled` is `(caller id, function id)` for the pending of a scheduled call.
+    pub(crate) fn place<S>(
+        extras: Option<Box<Extras<T>>>,
+        scheduled: Option<(u32, u16)>,
+        allow_tracking: bool,
+        place: impl FnOnce(Inner<T>) -> S,
+    ) -> Result<(Pending<T>, Arc<S>), InvalidStateError>
+    where
+        S: HasInner<Value = T>,
+    {
         let inner = Inner::new(extras);
-        if let Some((caller_id, function_id)) = self.scheduled {
+        if let Some((caller_id, function_id)) = scheduled {
             // Not shared yet: plain stores, no read-modify-write.
             inner.runner.store(caller_id, Ordering::Relaxed);
             inner.function.store(function_id, Ordering::Relaxed);
@@ -250,7 +266,7 @@ impl<T: Send + 'static> PendingBuilder<T> {
         let shared = Arc::new(place(inner));
         let pen = Pending::from_shared(SharedRef(shared.clone()));
         // An empty context holds no tracker: skip the slot lookups.
-        if self.allow_tracking && !crate::context::current_is_empty() {
+        if allow_tracking && !crate::context::current_is_empty() {
             tracker::track_new(&pen.erase())?;
         }
         Ok((pen, shared))
