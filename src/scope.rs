@@ -57,6 +57,25 @@ impl Drop for EnteredScope {
     }
 }
 
+/// Makes the scope in `slot` the current scope until the guard drops, by moving it into the
+/// thread's slot and back (no reference counting per poll). `slot` is empty meanwhile.
+pub(crate) struct SwappedScope<'a> {
+    slot: &'a mut Option<Arc<ScopeNode>>,
+}
+
+impl<'a> SwappedScope<'a> {
+    pub(crate) fn enter(slot: &'a mut Option<Arc<ScopeNode>>) -> Self {
+        CURRENT_SCOPE.with(|c| std::mem::swap(&mut *c.borrow_mut(), slot));
+        SwappedScope { slot }
+    }
+}
+
+impl Drop for SwappedScope<'_> {
+    fn drop(&mut self) {
+        CURRENT_SCOPE.with(|c| std::mem::swap(&mut *c.borrow_mut(), self.slot));
+    }
+}
+
 impl ScopeNode {
     /// A scope nested in the scope being polled on this thread.
     pub(crate) fn new_in_current() -> Arc<Self> {
@@ -81,6 +100,11 @@ impl ScopeNode {
     pub(crate) fn cancel(&self) {
         self.cancel_requested.store(true, Ordering::Release);
         self.waker.wake();
+    }
+
+    /// Flags the scope as cancelled without waking its driver (the driver itself, mid-poll).
+    pub(crate) fn request_cancel(&self) {
+        self.cancel_requested.store(true, Ordering::Release);
     }
 
     pub(crate) fn cancel_requested(&self) -> bool {

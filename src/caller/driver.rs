@@ -16,7 +16,7 @@ use crate::any_pending::{AnyPending, WaiterKey};
 use crate::context::Context;
 use crate::error::PendingError;
 use crate::pending::Pending;
-use crate::scope::{EnteredScope, ScopeNode};
+use crate::scope::{ScopeNode, SwappedScope};
 
 use super::call::OutcomeFuture;
 use super::scheduler::{LoopState, drop_contained, in_call, set_outcome_contained};
@@ -30,6 +30,8 @@ pub(crate) struct TaskDriver<T: Send + 'static> {
     erased: Option<AnyPending>,
     context: Context,
     scope: Arc<ScopeNode>,
+    /// The same scope, moved into the thread's current-scope slot around every poll.
+    entered_scope: Option<Arc<ScopeNode>>,
     future: Option<OutcomeFuture<T>>,
     /// Our slot among the pending's waiters, and the waker registered there.
     key: WaiterKey,
@@ -49,11 +51,13 @@ impl<T: Send + 'static> TaskDriver<T> {
             .upgrade()
             .map(|l| l.caller.span.clone())
             .unwrap_or_else(tracing::Span::none);
+        let scope = ScopeNode::root();
         TaskDriver {
             erased: Some(pen.erase()),
             pen,
             context,
-            scope: ScopeNode::root(),
+            entered_scope: Some(scope.clone()),
+            scope,
             future: Some(future),
             key: None,
             registered: None,
@@ -104,12 +108,13 @@ impl<T: Send + 'static> Future for TaskDriver<T> {
 impl<T: Send + 'static> TaskDriver<T> {
     fn poll_call(&mut self, cx: &mut TaskContext<'_>) -> Poll<()> {
         let this = self;
-        this.scope.register(cx);
         if this
             .registered
             .as_ref()
             .is_none_or(|w| !w.will_wake(cx.waker()))
         {
+            // Registered once per waker, not per poll: both registrations keep the waker.
+            this.scope.register(cx);
             if this.pen.poll_done(cx, &mut this.key).is_ready() {
                 // Completed from outside (set_result by another thread): stop the work.
                 this.finish(Err(PendingError::cancelled("")));
@@ -121,16 +126,22 @@ impl<T: Send + 'static> TaskDriver<T> {
             this.finish(Err(PendingError::cancelled("")));
             return Poll::Ready(());
         }
-        if this.pen.cancelled() && !this.scope.shielded() {
-            this.finish(Err(PendingError::cancelled("")));
-            return Poll::Ready(());
+        if this.pen.cancelled() {
+            if !this.scope.shielded() {
+                this.finish(Err(PendingError::cancelled("")));
+                return Poll::Ready(());
+            }
+            // Held back by a shield (SPEC G6): flag the scope, so that the shield going down
+            // wakes this driver (a wake takes the registered waker: register it again).
+            this.scope.request_cancel();
+            this.scope.register(cx);
         }
         let polled = {
             let future = this.future.as_mut().map(Pin::as_mut);
-            let scope = &this.scope;
+            let scope = &mut this.entered_scope;
             let erased = &mut this.erased;
             in_call(erased, &mut this.context, || {
-                let _scope = EnteredScope::enter(scope);
+                let _scope = SwappedScope::enter(scope);
                 future.map(|f| f.poll(cx))
             })
         };
