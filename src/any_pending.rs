@@ -23,7 +23,7 @@ pub struct CallbackId(pub(crate) u64);
 pub(crate) type WaiterKey = Option<usize>;
 
 /// What every `Pending<T>` offers without naming `T`.
-pub(crate) trait ErasedPending: Send + Sync + 'static {
+pub(crate) trait ErasedPending: std::any::Any + Send + Sync + 'static {
     fn is_done(&self) -> bool;
     fn is_cancelled(&self) -> bool;
     /// The error outcome, if done with one.
@@ -48,6 +48,13 @@ pub struct AnyPending {
 }
 
 impl AnyPending {
+    /// The allocation behind this handle, as the type it was made with (`None`, and the handle
+    /// dropped, when it is not an `S`).
+    pub(crate) fn downcast<S: Send + Sync + 'static>(self) -> Option<Arc<S>> {
+        let any: Arc<dyn std::any::Any + Send + Sync> = self.inner;
+        any.downcast::<S>().ok()
+    }
+
     /// An identifier unique among live pendings.
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.inner) as *const () as usize

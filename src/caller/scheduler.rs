@@ -171,8 +171,9 @@ where
 
 /// What a [`CallCell`] holds until the loop takes it: the work of a call, run at once or
 /// after a delay.
-pub(crate) trait Payload<T: 'static>: Send + 'static {
-    fn run(self, pen: Pending<T>, lp: &Rc<LoopState>) -> bool;
+pub(crate) trait Payload<T: Send + 'static>: Sized + Send + 'static {
+    /// Runs the work taken out of `cell` (see [`Runnable::run`]).
+    fn run(self, cell: Arc<CallCell<T, Self>>, lp: &Rc<LoopState>) -> bool;
     fn cancel(self, pen: &Pending<T>, msg: &str, caller: &str);
 }
 
@@ -181,8 +182,39 @@ where
     W: IntoCall<M>,
     M: 'static,
 {
-    fn run(self, pen: Pending<W::Output>, lp: &Rc<LoopState>) -> bool {
-        self.run_now(pen, lp)
+    /// [`run_now`](CallWork::run_now) without counting references: the cell itself is moved
+    /// into the thread's current-pending slot for the call (`Caller::current_pending`), and
+    /// taken back after it.
+    fn run(self, cell: Arc<CallCell<W::Output, Self>>, lp: &Rc<LoopState>) -> bool {
+        if !cell.inner.begin_run() {
+            let pen = cell.pending();
+            drop_contained((self.work, self.context), &lp.caller.name);
+            finish_unstarted(&pen);
+            return false;
+        }
+        let CallWork {
+            mut context, work, ..
+        } = self;
+        let mut current = Some(AnyPending { inner: cell });
+        let started = in_call(&mut current, &mut context, || work.start().0);
+        // `in_call` puts back what it took, so this is the cell moved in above.
+        let Some(cell) = current.and_then(AnyPending::downcast::<CallCell<W::Output, Self>>) else {
+            tracing::error!(caller = %lp.caller.name, "a call's pending was lost while it ran");
+            return false;
+        };
+        let pen = cell.pending();
+        match started {
+            Started::Done(outcome) => {
+                // P4: the runner never fails because the pending was completed elsewhere.
+                set_outcome_contained(&pen, outcome, &lp.caller.name);
+                drop_contained(context, &lp.caller.name);
+                false
+            }
+            Started::Future(future) => {
+                lp.spawn_task(pen, context, future);
+                true
+            }
+        }
     }
 
     fn cancel(self, pen: &Pending<W::Output>, msg: &str, caller: &str) {
@@ -233,12 +265,10 @@ impl<T: Send + 'static, P: Send + 'static> HasInner for CallCell<T, P> {
 
 impl<T: Send + 'static, P: Payload<T>> Runnable for CallCell<T, P> {
     fn run(self: Arc<Self>, lp: &Rc<LoopState>) -> bool {
-        let payload = self.take_payload();
-        let pen = self.pending();
-        match payload {
-            Some(payload) => payload.run(pen, lp),
+        match self.take_payload() {
+            Some(payload) => payload.run(self, lp),
             None => {
-                finish_unstarted(&pen);
+                finish_unstarted(&self.pending());
                 false
             }
         }
@@ -357,7 +387,8 @@ where
     W: IntoCall<M>,
     M: 'static,
 {
-    fn run(self, pen: Pending<W::Output>, lp: &Rc<LoopState>) -> bool {
+    fn run(self, cell: Arc<CallCell<W::Output, Self>>, lp: &Rc<LoopState>) -> bool {
+        let pen = cell.pending();
         let DelayedWork { call, not_before } = self;
         if not_before <= Instant::now() {
             return call.run_now(pen, lp);

@@ -35,8 +35,10 @@ struct Jobs {
     closed: bool,
 }
 
-/// Jobs per chunk of a [`Batch`].
-const CHUNK: usize = 32;
+/// Jobs per chunk of a [`Batch`] (4 KiB of job pointers). Chunks are allocated by producers
+/// and freed by the loop's thread; measured pinned with 100k calls per batch, 32 jobs per
+/// chunk cost about 60 ns more per call than 256, and beyond 256 nothing changes.
+const CHUNK: usize = 256;
 
 /// Jobs in arrival order, kept in fixed-size chunks: growing never copies jobs, and never holds
 /// more than one partly used chunk (a doubling `VecDeque` can hold twice the slots it needs,

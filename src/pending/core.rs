@@ -623,24 +623,7 @@ impl<T: Send + 'static> Pending<T> {
     /// The runner takes the call: false when it is already done (cancelled before it started).
     /// From here on, cancellation is delivered by the runner (SPEC P6).
     pub(crate) fn begin_run(&self) -> bool {
-        // Lock-free: `cancel` publishes CANCELLED with a compare-exchange too, so exactly one
-        // of the two wins (see `cancel`).
-        let mut state = self.inner.state.load(Ordering::Acquire);
-        loop {
-            if state & (SET | CANCELLED) != 0 {
-                return false;
-            }
-            let next = (state & !NOT_STARTED) | DEFERRED;
-            match self.inner.state.compare_exchange_weak(
-                state,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return true,
-                Err(now) => state = now,
-            }
-        }
+        self.inner.begin_run()
     }
 
     /// Names the caller whose thread runs this call from now on (SPEC P11): a `to_thread` call

@@ -12,7 +12,7 @@ use crate::metadata::Metadata;
 use crate::sync::{AtomicU8, AtomicU16, AtomicU32, Mutex, Ordering, lock};
 
 use super::core::Pending;
-use super::state::{CANCELLED, DONE, SET};
+use super::state::{CANCELLED, DEFERRED, DONE, NOT_STARTED, SET};
 
 /// A done-callback.
 pub(crate) type Callback<T> = Box<dyn FnOnce(&Pending<T>) + Send + 'static>;
@@ -73,6 +73,29 @@ impl<T: 'static> Inner<T> {
                 waker: None,
                 extras,
             }),
+        }
+    }
+}
+
+impl<T: 'static> Inner<T> {
+    /// Marks a scheduled call as started; false when it was cancelled or completed first
+    /// (see `Pending::begin_run`).
+    pub(crate) fn begin_run(&self) -> bool {
+        // Lock-free: `cancel` publishes CANCELLED with a compare-exchange too, so exactly one
+        // of the two wins (see `cancel`).
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            if state & (SET | CANCELLED) != 0 {
+                return false;
+            }
+            let next = (state & !NOT_STARTED) | DEFERRED;
+            match self
+                .state
+                .compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
         }
     }
 }
