@@ -18,6 +18,12 @@ pub(crate) fn is_caller_thread(id: u32) -> bool {
     id != 0 && (CALLER_ID.with(Cell::get) == id || BOUND_ID.with(Cell::get) == id)
 }
 
+/// True when caller `id`'s loop runs on this thread (a cheap check: no destructor-registered
+/// thread-local is touched).
+pub(crate) fn runs_loop_of(id: u32) -> bool {
+    CALLER_ID.with(Cell::get) == id
+}
+
 /// Records that caller `id` is bound to this thread.
 pub(crate) fn bind_caller(id: u32) {
     BOUND_ID.with(|c| c.set(id));

@@ -468,6 +468,9 @@ thread_local! {
 /// Gives `job` back when this thread does not run `caller`'s loop, or when that loop no
 /// longer takes jobs (`Err` then carries it too: the caller refuses it).
 pub(crate) fn push_own(caller: &CallerInner, job: Job) -> Result<Result<(), Job>, Job> {
+    if !thread_role::runs_loop_of(caller.id) {
+        return Err(job);
+    }
     CURRENT_LOOP.with(|current| {
         let current = current.borrow();
         let Some(lp) = current.as_ref().filter(|lp| lp.caller.id == caller.id) else {
