@@ -503,6 +503,9 @@ struct ScalingOp {
     ours: Factory,
     /// Builds the peer's runner, once per series.
     peer_run: Factory,
+    /// Run on a thread pinned to core 0, with every thread the runners spawn (a cross-thread
+    /// series, pinned like the cross-thread ops).
+    pinned: bool,
 }
 
 /// A size as a row suffix: `1k`, `10k`, `1M`.
@@ -518,6 +521,23 @@ fn size_label(n: usize) -> String {
 /// Each size runs `scaling_items / size` times per side, at least 3 (so the 1M rows of a full
 /// run are 3 repetitions, after one warm-up run) and at most 200.
 fn run_scaling(op: &ScalingOp, cfg: &Config) -> Vec<Row> {
+    if !op.pinned {
+        return run_scaling_here(op, cfg);
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            if !pin_to_core(0) {
+                eprintln!("warning: could not pin {} to core 0", op.name);
+            }
+            run_scaling_here(op, cfg)
+        })
+        .join()
+        .expect("benchmark thread panicked")
+    })
+}
+
+/// [`run_scaling`] on this thread.
+fn run_scaling_here(op: &ScalingOp, cfg: &Config) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     let (mut ours, mut peer) = ((op.ours)(), (op.peer_run)());
     for &size in cfg.scaling_sizes {
@@ -551,7 +571,7 @@ fn run_scaling(op: &ScalingOp, cfg: &Config) -> Vec<Row> {
             rounds_met: a.iter().filter(|x| goal.passes(**x, 0.0, baseline)).count(),
             iters: size as u64,
             rounds: reps,
-            pinned: false,
+            pinned: op.pinned,
             contended: false,
             python: Vec::new(),
         });
@@ -1306,18 +1326,21 @@ fn scaling_ops() -> Vec<ScalingOp> {
             peer: "tokio JoinSet",
             ours: ours_gather,
             peer_run: peer_gather,
+            pinned: false,
         },
         ScalingOp {
             name: "as_completed_done_scaling",
             peer: "tokio JoinSet, tasks finished",
             ours: ours_as_completed_done,
             peer_run: peer_join_set_done,
+            pinned: false,
         },
         ScalingOp {
             name: "queue_call_scaling",
             peer: "tokio unbounded mpsc + one task",
             ours: ours_queue_call_whole,
             peer_run: peer_queue_call_whole,
+            pinned: true,
         },
     ]
 }

@@ -285,6 +285,9 @@ pub(crate) struct FunctionQueue<A, R: 'static> {
     /// Unique among queues: a closed queue and its successor for the same function differ.
     id: u64,
     name: &'static str,
+    /// `name`'s interned id (`call_names`), looked up once: a round's pending needs it under
+    /// the queue's lock.
+    name_id: u16,
     caller: Weak<CallerInner>,
     caller_id: u32,
     start: StartFn<A, R>,
@@ -333,16 +336,18 @@ struct Drain<A, R: 'static> {
 
 impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
     fn new(function: &Function<A, R>, caller: &Caller) -> Arc<Self> {
+        let name_id = crate::call_names::name_id(function.name);
         Arc::new_cyclic(|me: &Weak<Self>| FunctionQueue {
             id: NEXT_QUEUE_ID.fetch_add(1, Ordering::Relaxed),
             name: function.name,
+            name_id,
             caller: Arc::downgrade(&caller.inner),
             caller_id: caller.inner.id,
             start: function.start.clone(),
             closed: AtomicBool::new(false),
             state: Mutex::new(QueueState {
                 calls: VecDeque::new(),
-                pending: round_pending(me.clone(), function.name, caller.inner.id),
+                pending: round_pending(me.clone(), function.name, name_id, caller.inner.id),
                 draining: false,
                 closed: false,
                 carried: Some(Carried {
@@ -423,7 +428,12 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
         st.draining = false;
         let value = drain.carried.last.take();
         let ended = value.map(|v| {
-            let next = round_pending(Arc::downgrade(self), self.name, self.caller_id);
+            let next = round_pending(
+                Arc::downgrade(self),
+                self.name,
+                self.name_id,
+                self.caller_id,
+            );
             (std::mem::replace(&mut st.pending, next), v)
         });
         drop(st);
@@ -528,7 +538,7 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
     ) {
         let task: Pending<()> = Pending::builder()
             .allow_tracking(false)
-            .scheduled(self.caller_id, crate::call_names::name_id(self.name))
+            .scheduled(self.caller_id, self.name_id)
             .metadata("queue", self.name)
             .build()
             .unwrap_or_default();
@@ -646,11 +656,12 @@ fn drop_future<R>(future: OutcomeFuture<R>, queue: &str) {
 fn round_pending<A: Send + 'static, R: Send + 'static>(
     queue: Weak<FunctionQueue<A, R>>,
     name: &'static str,
+    name_id: u16,
     caller_id: u32,
 ) -> Pending<R> {
     let pen: Pending<R> = Pending::builder()
         .allow_tracking(false)
-        .scheduled(caller_id, crate::call_names::name_id(name))
+        .scheduled(caller_id, name_id)
         .metadata("queue", name)
         .build()
         .unwrap_or_default();
