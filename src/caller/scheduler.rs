@@ -461,9 +461,9 @@ thread_local! {
 
 /// Queues `job` on `caller` without a lock when this thread runs that caller's loop (BEHAVIOUR
 /// CX7): the job goes to the end of the loop's own batch. Everything other threads queued
-/// before is moved into the batch first, so calls still start in the order they were scheduled: a call queued
-/// by another thread before this one (in any order this thread could have observed) is already
-/// in the shared queue and goes first.
+/// before is moved into the batch first, so calls still start in the order they were
+/// scheduled: a call queued by another thread before this one (in any order this thread could
+/// have observed) is already in the shared queue and goes first.
 ///
 /// Gives `job` back when this thread does not run `caller`'s loop, or when that loop no
 /// longer takes jobs (`Err` then carries it too: the caller refuses it).
