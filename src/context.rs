@@ -71,7 +71,6 @@
 //! ```
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -91,11 +90,12 @@ pub struct Context {
     entries: Option<Arc<Vec<(u64, Value)>>>,
 }
 
-thread_local! {
-    static CURRENT: RefCell<Context> = const { RefCell::new(Context { entries: None }) };
-}
+use crate::current::CURRENT;
 
 impl Context {
+    /// The empty context, as a constant (the thread-local's initial value).
+    pub(crate) const EMPTY: Context = Context { entries: None };
+
     /// An empty context: every variable unset.
     pub fn new() -> Self {
         Context::default()
@@ -103,7 +103,7 @@ impl Context {
 
     /// A snapshot of this thread's current context (Python's `copy_context()`).
     pub fn current() -> Self {
-        CURRENT.with(|c| c.borrow().clone())
+        CURRENT.with(|c| c.context.borrow().clone())
     }
 
     /// True when no variable is set in this context.
@@ -190,14 +190,14 @@ struct Entered<'a> {
 
 impl<'a> Entered<'a> {
     fn enter(slot: &'a mut Context) -> Self {
-        CURRENT.with(|c| std::mem::swap(&mut *c.borrow_mut(), slot));
+        CURRENT.with(|c| std::mem::swap(&mut *c.context.borrow_mut(), slot));
         Entered { slot }
     }
 }
 
 impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        CURRENT.with(|c| std::mem::swap(&mut *c.borrow_mut(), self.slot));
+        CURRENT.with(|c| std::mem::swap(&mut *c.context.borrow_mut(), self.slot));
     }
 }
 
@@ -259,7 +259,7 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
 
     /// Its value in the thread's current context.
     pub fn get(&self) -> Option<T> {
-        CURRENT.with(|c| c.borrow().get(self))
+        CURRENT.with(|c| c.context.borrow().get(self))
     }
 
     /// Sets the value in the thread's current context; the token restores the previous value.
@@ -338,7 +338,7 @@ impl<T: Clone + Send + Sync + 'static> ContextVar<T> {
 
     fn replace(&self, value: Option<Value>) -> Token<T> {
         CURRENT.with(|c| {
-            let mut current = c.borrow_mut();
+            let mut current = c.context.borrow_mut();
             let old = current.lookup(self.id).cloned();
             *current = current.with_entry(self.id, value);
             Token {
@@ -373,7 +373,7 @@ impl<T> Token<T> {
     /// Puts the variable's old value back into the thread's current context.
     fn restore(self) {
         CURRENT.with(|c| {
-            let mut current = c.borrow_mut();
+            let mut current = c.context.borrow_mut();
             *current = current.with_entry(self.var_id, self.old);
         });
     }
@@ -476,5 +476,5 @@ impl<F: Future> FutureExt for F {}
 
 /// True when the thread's current context holds no variable (a fast path for pending creation).
 pub(crate) fn current_is_empty() -> bool {
-    CURRENT.with(|c| c.borrow().is_empty())
+    CURRENT.with(|c| c.context.borrow().is_empty())
 }

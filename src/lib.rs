@@ -94,6 +94,7 @@ mod backend;
 mod call_names;
 pub mod caller;
 pub mod context;
+mod current;
 mod error;
 mod event;
 mod group;

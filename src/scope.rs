@@ -10,7 +10,6 @@
 //! What a shield cannot stop: an enclosing `select!`, `timeout` or any other code that drops
 //! the future from outside. Dropping is Rust's cancellation and nothing can defer it.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -20,6 +19,7 @@ use std::task::{Context as TaskContext, Poll};
 use futures_util::task::AtomicWaker;
 
 use crate::context::{Context, WithContext};
+use crate::current::CURRENT;
 
 /// One cancel scope in a chain of nested ones.
 pub(crate) struct ScopeNode {
@@ -29,13 +29,9 @@ pub(crate) struct ScopeNode {
     parent: Option<Arc<ScopeNode>>,
 }
 
-thread_local! {
-    /// The scope whose future is being polled on this thread.
-    static CURRENT_SCOPE: RefCell<Option<Arc<ScopeNode>>> = const { RefCell::new(None) };
-}
-
+/// The scope whose future is being polled on this thread.
 fn current_scope() -> Option<Arc<ScopeNode>> {
-    CURRENT_SCOPE.with(|c| c.borrow().clone())
+    CURRENT.with(|c| crate::current::clone_out(&c.scope))
 }
 
 /// Makes `node` the current scope until the guard drops.
@@ -45,7 +41,7 @@ pub(crate) struct EnteredScope {
 
 impl EnteredScope {
     pub(crate) fn enter(node: &Arc<ScopeNode>) -> Self {
-        let previous = CURRENT_SCOPE.with(|c| c.replace(Some(node.clone())));
+        let previous = CURRENT.with(|c| c.scope.replace(Some(node.clone())));
         EnteredScope { previous }
     }
 }
@@ -53,26 +49,7 @@ impl EnteredScope {
 impl Drop for EnteredScope {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        CURRENT_SCOPE.with(|c| *c.borrow_mut() = previous);
-    }
-}
-
-/// Makes the scope in `slot` the current scope until the guard drops, by moving it into the
-/// thread's slot and back (no reference counting per poll). `slot` is empty meanwhile.
-pub(crate) struct SwappedScope<'a> {
-    slot: &'a mut Option<Arc<ScopeNode>>,
-}
-
-impl<'a> SwappedScope<'a> {
-    pub(crate) fn enter(slot: &'a mut Option<Arc<ScopeNode>>) -> Self {
-        CURRENT_SCOPE.with(|c| std::mem::swap(&mut *c.borrow_mut(), slot));
-        SwappedScope { slot }
-    }
-}
-
-impl Drop for SwappedScope<'_> {
-    fn drop(&mut self) {
-        CURRENT_SCOPE.with(|c| std::mem::swap(&mut *c.borrow_mut(), self.slot));
+        CURRENT.with(|c| c.scope.set(previous));
     }
 }
 

@@ -14,12 +14,13 @@ use std::task::{Context as TaskContext, Poll, Waker};
 
 use crate::any_pending::{AnyPending, WaiterKey};
 use crate::context::Context;
+use crate::current::{CallSlots, with_slots};
 use crate::error::PendingError;
 use crate::pending::Pending;
-use crate::scope::{ScopeNode, SwappedScope};
+use crate::scope::ScopeNode;
 
 use super::call::OutcomeFuture;
-use super::scheduler::{LoopState, drop_contained, in_call, set_outcome_contained};
+use super::scheduler::{LoopState, drop_contained, set_outcome_contained};
 
 /// Message of a call whose task was dropped without finishing (its loop went away).
 const DROPPED: &str = "Cancelled because its caller's loop ended before the call finished.";
@@ -138,12 +139,14 @@ impl<T: Send + 'static> TaskDriver<T> {
         }
         let polled = {
             let future = this.future.as_mut().map(Pin::as_mut);
-            let scope = &mut this.entered_scope;
-            let erased = &mut this.erased;
-            in_call(erased, &mut this.context, || {
-                let _scope = SwappedScope::enter(scope);
-                future.map(|f| f.poll(cx))
-            })
+            // The call's pending, context and cancel scope are the thread's current ones
+            // around the poll (moved in and out together: one thread-local access each way).
+            let slots = CallSlots {
+                pending: &mut this.erased,
+                context: &mut this.context,
+                scope: Some(&mut this.entered_scope),
+            };
+            with_slots(slots, || future.map(|f| f.poll(cx)))
         };
         match polled {
             Some(Poll::Ready(outcome)) => {

@@ -339,10 +339,13 @@ impl Caller {
         } = options;
         let function = crate::call_names::function_id::<W>();
         if context.is_none() && metadata.is_empty() && delay.is_none() {
-            // The common case (`call_soon`): no builder, no metadata to gather.
+            // The common case (`call_soon`): no builder, no metadata to gather. An empty
+            // context holds no tracker: tracking is skipped without looking again.
+            let context = Context::current();
+            let track = !untracked && !context.is_empty();
             let (pen, cell) =
-                Pending::place(None, Some((self.inner.id, function)), !untracked, |inner| {
-                    CallCell::new(inner, CallWork::new(Context::current(), work))
+                Pending::place(None, Some((self.inner.id, function)), track, |inner| {
+                    CallCell::new(inner, CallWork::new(context, work))
                 })?;
             return self.push_cell(pen, cell);
         }

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use crate::any_pending::AnyPending;
 use crate::backend::LocalSpawner;
 use crate::context::Context;
+use crate::current::{CURRENT, CallSlots, with_slots};
 use crate::pending::{HasInner, Inner, Pending, SharedRef, panic_text};
 use crate::thread_role;
 
@@ -86,32 +87,26 @@ impl<J: OwnedJob> Runnable for Owned<J> {
     }
 }
 
-thread_local! {
-    /// The pending of the call running on this thread (`Caller::current_pending`).
-    static CURRENT_PENDING: RefCell<Option<AnyPending>> = const { RefCell::new(None) };
-}
-
 /// The pending of the call running on this thread, if any (SPEC C9).
 pub(crate) fn current_pending() -> Option<AnyPending> {
-    CURRENT_PENDING.with(|c| c.borrow().clone())
+    CURRENT.with(|c| crate::current::clone_out(&c.pending))
 }
 
-/// Runs `f` with `pen` as the current pending and `context` as the current context. `pen` is
-/// swapped into the thread-local slot and back (no reference counting per call or poll).
+/// Runs `f` with `pen` as the current pending and `context` as the current context. Both are
+/// moved into the thread's slots and back (no reference counting per call or poll).
 pub(crate) fn in_call<R>(
     pen: &mut Option<AnyPending>,
     context: &mut Context,
     f: impl FnOnce() -> R,
 ) -> R {
-    struct Restore<'a>(&'a mut Option<AnyPending>);
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            CURRENT_PENDING.with(|c| std::mem::swap(&mut *c.borrow_mut(), self.0));
-        }
-    }
-    CURRENT_PENDING.with(|c| std::mem::swap(&mut *c.borrow_mut(), pen));
-    let _restore = Restore(pen);
-    context.run_mut(f)
+    with_slots(
+        CallSlots {
+            pending: pen,
+            context,
+            scope: None,
+        },
+        f,
+    )
 }
 
 /// The work of a scheduled call: the context it runs in and what runs.
