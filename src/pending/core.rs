@@ -31,7 +31,7 @@ use super::inner::{
 /// `Pending<T>` is what every scheduled call returns. Any thread may set it, cancel it, await it
 /// (from any executor: tokio, smol, `futures::executor::block_on`) or block on it with
 /// [`wait_sync`](Pending::wait_sync). Clones are handles to the same pending; equality is
-/// identity.
+/// identity. A handle is three words; the value type is `'static` (like a spawned task's).
 ///
 /// # Guarantees
 /// * The outcome is set exactly once; a second `set_*` is an [`InvalidStateError`] and changes
