@@ -352,8 +352,9 @@ impl<T: 'static> Pending<T> {
     /// # Errors
     /// [`InvalidStateKind::AlreadyDone`] when the pending is done; nothing changes.
     pub fn set_outcome(&self, outcome: Result<T, PendingError>) -> Result<(), InvalidStateError> {
-        let mut core = lock(&self.inner.core);
-        let state = self.inner.state.load(Ordering::Acquire);
+        let inner = &*self.inner;
+        let mut core = lock(&inner.core);
+        let state = inner.state.load(Ordering::Acquire);
         if state & SET != 0 {
             drop(core);
             return Err(InvalidStateError::new(
@@ -385,9 +386,10 @@ impl<T: 'static> Pending<T> {
     /// pending done and wakes every waiter.
     /// `flags` (at least `SET`) publish the outcome just stored under `core`.
     fn finish<'a>(&'a self, mut core: MutexGuard<'a, Core<T>>, flags: u8) {
+        let inner = &*self.inner;
         if core.extras.is_none() {
             // No callbacks and at most one waiter: publish and release in one step.
-            self.inner.state.fetch_or(flags | DONE, Ordering::AcqRel);
+            inner.state.fetch_or(flags | DONE, Ordering::AcqRel);
             let waker = core.waker.take();
             drop(core);
             if let Some(w) = waker {
@@ -395,7 +397,7 @@ impl<T: 'static> Pending<T> {
             }
             return;
         }
-        self.inner.state.fetch_or(flags, Ordering::AcqRel);
+        inner.state.fetch_or(flags, Ordering::AcqRel);
         loop {
             let callbacks = match core.extras.as_mut() {
                 Some(x) if !x.callbacks.is_empty() => std::mem::take(&mut x.callbacks),
@@ -405,9 +407,9 @@ impl<T: 'static> Pending<T> {
             for (_, cb) in callbacks {
                 self.run_callback(cb);
             }
-            core = lock(&self.inner.core);
+            core = lock(&inner.core);
         }
-        self.inner.state.fetch_or(DONE, Ordering::AcqRel);
+        inner.state.fetch_or(DONE, Ordering::AcqRel);
         let wakers = take_wakers(&mut core, true);
         if let Some(x) = core.extras.as_mut() {
             // The canceller belongs to the work; it must not outlive the outcome.
@@ -449,8 +451,9 @@ impl<T: 'static> Pending<T> {
     /// at once; with one, the canceller is called with `msg` and the pending is done when the
     /// work has actually stopped.
     pub fn cancel(&self, msg: Option<&str>) -> bool {
-        let mut core = lock(&self.inner.core);
-        let state = self.inner.state.load(Ordering::Acquire);
+        let inner = &*self.inner;
+        let mut core = lock(&inner.core);
+        let state = inner.state.load(Ordering::Acquire);
         if state & SET != 0 {
             return state & CANCELLED != 0;
         }
@@ -459,7 +462,7 @@ impl<T: 'static> Pending<T> {
         let mut state = state;
         loop {
             if state & (HAS_CANCELLER | DEFERRED) != 0 {
-                self.inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
+                inner.state.fetch_or(CANCELLED, Ordering::AcqRel);
                 let canceller = core.extras().canceller.clone();
                 // A running scheduled call: its driver waits on this pending, wake it (and,
                 // harmlessly, the other waiters, who poll again and stay registered).
@@ -478,7 +481,7 @@ impl<T: 'static> Pending<T> {
             // Publish the cancellation before completing: a runner taking the call right now
             // (`begin_run`, which does not lock) either sees it and skips the call, or has
             // already moved the state to DEFERRED and this exchange fails.
-            match self.inner.state.compare_exchange(
+            match inner.state.compare_exchange(
                 state,
                 state | CANCELLED,
                 Ordering::AcqRel,
@@ -513,7 +516,8 @@ impl<T: 'static> Pending<T> {
 
     /// The accumulated cancellation message, once cancellation was requested.
     pub fn cancel_message(&self) -> Option<String> {
-        let core = lock(&self.inner.core);
+        let inner = &*self.inner;
+        let core = lock(&inner.core);
         core.extras.as_ref().and_then(|x| x.cancel_message.clone())
     }
 
@@ -528,8 +532,9 @@ impl<T: 'static> Pending<T> {
         &self,
         canceller: impl Fn(Option<&str>) + Send + Sync + 'static,
     ) -> Result<(), InvalidStateError> {
-        let mut core = lock(&self.inner.core);
-        let state = self.inner.state.load(Ordering::Acquire);
+        let inner = &*self.inner;
+        let mut core = lock(&inner.core);
+        let state = inner.state.load(Ordering::Acquire);
         if state & (SET | HAS_CANCELLER) != 0 {
             drop(core);
             return Err(InvalidStateError::new(
@@ -539,7 +544,7 @@ impl<T: 'static> Pending<T> {
         }
         let canceller: Canceller = Arc::new(canceller);
         core.extras().canceller = Some(canceller.clone());
-        self.inner.state.fetch_or(HAS_CANCELLER, Ordering::AcqRel);
+        inner.state.fetch_or(HAS_CANCELLER, Ordering::AcqRel);
         drop(core);
         if state & CANCELLED != 0 {
             self.run_canceller(&canceller, None);
@@ -574,9 +579,10 @@ impl<T: 'static> Pending<T> {
         &self,
         callback: impl FnOnce(&Pending<T>) + Send + 'static,
     ) -> CallbackId {
+        let inner = &*self.inner;
         let id = next_callback_id();
-        let mut core = lock(&self.inner.core);
-        if self.inner.state.load(Ordering::Acquire) & DONE != 0 {
+        let mut core = lock(&inner.core);
+        if inner.state.load(Ordering::Acquire) & DONE != 0 {
             drop(core);
             self.run_callback(Box::new(callback));
         } else {
@@ -602,8 +608,9 @@ impl<T: 'static> Pending<T> {
     /// [`PendingError::Cancelled`] when it was cancelled; [`PendingError::InvalidState`] when it
     /// is not done.
     pub fn exception(&self) -> Result<Option<PendingError>, PendingError> {
-        let core = lock(&self.inner.core);
-        let taken = self.inner.state.load(Ordering::Acquire) & TAKEN != 0;
+        let inner = &*self.inner;
+        let core = lock(&inner.core);
+        let taken = inner.state.load(Ordering::Acquire) & TAKEN != 0;
         let found = match &core.outcome {
             None if taken => Some(Ok(None)),
             None if self.cancelled() => Some(Err(PendingError::cancelled(cancel_text(&core)))),
@@ -660,7 +667,8 @@ impl<T: Clone + 'static> Pending<T> {
     /// ([`InvalidStateKind::NotDone`]) or when the value was moved out by
     /// [`take`](Pending::take) ([`InvalidStateKind::AlreadyTaken`]).
     pub fn result(&self) -> Result<T, PendingError> {
-        let core = lock(&self.inner.core);
+        let inner = &*self.inner;
+        let core = lock(&inner.core);
         let found = match &core.outcome {
             Some(Ok(value)) => Some(Ok(value.clone())),
             Some(Err(e)) => Some(Err(PendingError::clone(e))),
@@ -699,10 +707,11 @@ impl<T: 'static> Pending<T> {
     /// }
     /// ```
     pub fn take(&self) -> Result<T, PendingError> {
-        let mut core = lock(&self.inner.core);
+        let inner = &*self.inner;
+        let mut core = lock(&inner.core);
         let found = match core.outcome.take() {
             Some(Ok(value)) => {
-                self.inner.state.fetch_or(TAKEN, Ordering::AcqRel);
+                inner.state.fetch_or(TAKEN, Ordering::AcqRel);
                 Some(Ok(value))
             }
             Some(Err(e)) => {
@@ -747,15 +756,16 @@ impl<T: Clone + 'static> Future for Pending<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        let inner = &*this.inner;
         this.awaiting.polled = true;
         let mut key = this.awaiting.key();
-        let polled = this.inner.poll_done(cx, &mut key);
+        let polled = inner.poll_done(cx, &mut key);
         this.awaiting.set_key(key);
         if polled.is_pending() {
             return Poll::Pending;
         }
         this.awaiting.finished = true;
-        this.inner.forget_waiter(&mut key);
+        inner.forget_waiter(&mut key);
         this.awaiting.set_key(key);
         Poll::Ready(this.result())
     }
