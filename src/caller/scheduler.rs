@@ -135,23 +135,11 @@ where
             mut context, work, ..
         } = self;
         if !pen.begin_run() {
-            drop_contained((work, context), &lp.caller.name);
-            finish_unstarted(&pen);
-            return false;
+            return skip_unstarted(&pen, (work, context), lp);
         }
         let mut erased = Some(pen.erase());
-        match in_call(&mut erased, &mut context, || work.start().0) {
-            Started::Done(outcome) => {
-                // P4: the runner never fails because the pending was completed elsewhere.
-                set_outcome_contained(&pen, outcome, &lp.caller.name);
-                drop_contained(context, &lp.caller.name);
-                false
-            }
-            Started::Future(future) => {
-                lp.spawn_task(pen, context, future);
-                true
-            }
-        }
+        let started = in_call(&mut erased, &mut context, || work.start().0);
+        settle(pen, context, started, lp)
     }
 
     /// Ends the call unstarted: drops the work (user values; a panicking destructor is
@@ -161,6 +149,36 @@ where
         drop_contained((work, context), caller);
         pen.cancel(Some(msg));
         finish_unstarted(pen);
+    }
+}
+
+/// A call the loop took after it was cancelled (or completed from outside): its user values
+/// go, with panics contained, and the pending ends. Returns false: no task was spawned.
+fn skip_unstarted<T: Send + 'static, V>(pen: &Pending<T>, leftovers: V, lp: &LoopState) -> bool {
+    drop_contained(leftovers, &lp.caller.name);
+    finish_unstarted(pen);
+    false
+}
+
+/// What the loop does with a call it started: a plain call's outcome is set at once; an async
+/// call's future becomes a task. True when a task was spawned (see [`Runnable::run`]).
+fn settle<T: Send + 'static>(
+    pen: Pending<T>,
+    context: Context,
+    started: Started<T>,
+    lp: &Rc<LoopState>,
+) -> bool {
+    match started {
+        Started::Done(outcome) => {
+            // P4: the runner never fails because the pending was completed elsewhere.
+            set_outcome_contained(&pen, outcome, &lp.caller.name);
+            drop_contained(context, &lp.caller.name);
+            false
+        }
+        Started::Future(future) => {
+            lp.spawn_task(pen, context, future);
+            true
+        }
     }
 }
 
@@ -182,10 +200,7 @@ where
     /// taken back after it.
     fn run(self, cell: Arc<CallCell<W::Output, Self>>, lp: &Rc<LoopState>) -> bool {
         if !cell.inner.begin_run() {
-            let pen = cell.pending();
-            drop_contained((self.work, self.context), &lp.caller.name);
-            finish_unstarted(&pen);
-            return false;
+            return skip_unstarted(&cell.pending(), (self.work, self.context), lp);
         }
         let CallWork {
             mut context, work, ..
@@ -197,19 +212,7 @@ where
             tracing::error!(caller = %lp.caller.name, "a call's pending was lost while it ran");
             return false;
         };
-        let pen = cell.pending();
-        match started {
-            Started::Done(outcome) => {
-                // P4: the runner never fails because the pending was completed elsewhere.
-                set_outcome_contained(&pen, outcome, &lp.caller.name);
-                drop_contained(context, &lp.caller.name);
-                false
-            }
-            Started::Future(future) => {
-                lp.spawn_task(pen, context, future);
-                true
-            }
-        }
+        settle(cell.pending(), context, started, lp)
     }
 
     fn cancel(self, pen: &Pending<W::Output>, msg: &str, caller: &str) {
@@ -390,9 +393,7 @@ where
         }
         let CallWork { context, work, .. } = call;
         if !pen.begin_run() {
-            drop_contained((work, context), &lp.caller.name);
-            finish_unstarted(&pen);
-            return false;
+            return skip_unstarted(&pen, (work, context), lp);
         }
         let sleep = lp.spawner.sleep_until(not_before);
         let future: OutcomeFuture<W::Output> = Box::pin(async move {
