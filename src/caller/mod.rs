@@ -400,11 +400,7 @@ impl Caller {
         T: Send + 'static,
         P: scheduler::Payload<T>,
     {
-        let queued = match scheduler::push_own(&self.inner, cell) {
-            Ok(own) => own,
-            Err(job) => self.inner.queue.push(job),
-        };
-        match queued {
+        match scheduler::queue_job(&self.inner, cell) {
             Ok(()) => Ok(pen),
             Err(job) => {
                 // Closed between the check and the push: the pending must still end.

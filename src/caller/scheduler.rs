@@ -444,43 +444,43 @@ pub(crate) struct LoopState {
     idle_waker: RefCell<Option<Waker>>,
     /// The jobs the loop is working through. A call scheduled on this caller from its own
     /// thread (a task awaiting `call_soon`) is added here directly, with no lock: see
-    /// [`push_own`].
+    /// [`queue_job`].
     batch: RefCell<Batch>,
-    /// Set when the loop has stopped taking jobs: [`push_own`] refuses from then on.
+    /// Set when the loop has stopped taking jobs: [`queue_job`] refuses from then on.
     closed: std::cell::Cell<bool>,
 }
 
 thread_local! {
-    /// The loop running on this thread, if any (for [`push_own`]).
+    /// The loop running on this thread, if any (for [`queue_job`]).
     static CURRENT_LOOP: RefCell<Option<Rc<LoopState>>> = const { RefCell::new(None) };
 }
 
-/// Queues `job` on `caller` without a lock when this thread runs that caller's loop (BEHAVIOUR
-/// CX7): the job goes to the end of the loop's own batch. Everything other threads queued
-/// before is moved into the batch first, so calls still start in the order they were
+/// Queues `job` on `caller`. From the thread that runs that caller's loop it needs no lock
+/// (BEHAVIOUR CX7): the job goes to the end of the loop's own batch. Everything other threads
+/// queued before is moved into the batch first, so calls still start in the order they were
 /// scheduled: a call queued by another thread before this one (in any order this thread could
-/// have observed) is already in the shared queue and goes first.
+/// have observed) is already in the shared queue and goes first. From any other thread it
+/// goes through the shared queue.
 ///
-/// Gives `job` back when this thread does not run `caller`'s loop, or when that loop no
-/// longer takes jobs (`Err` then carries it too: the caller refuses it).
-pub(crate) fn push_own(caller: &CallerInner, job: Job) -> Result<Result<(), Job>, Job> {
+/// Gives `job` back when the caller no longer takes jobs.
+pub(crate) fn queue_job(caller: &CallerInner, job: Job) -> Result<(), Job> {
     if !thread_role::runs_loop_of(caller.id) {
-        return Err(job);
+        return caller.queue.push(job);
     }
     CURRENT_LOOP.with(|current| {
         let current = current.borrow();
         let Some(lp) = current.as_ref().filter(|lp| lp.caller.id == caller.id) else {
-            return Err(job);
+            return caller.queue.push(job);
         };
         if lp.closed.get() {
-            return Ok(Err(job));
+            return Err(job);
         }
         let mut batch = lp.batch.borrow_mut();
         caller.queue.take_into(&mut batch);
-        batch.push(job);
+        batch.push_back(job);
         drop(batch);
         caller.queue.wake_if_sleeping();
-        Ok(Ok(()))
+        Ok(())
     })
 }
 
@@ -613,7 +613,7 @@ pub(crate) async fn run_loop(caller: Arc<CallerInner>, spawner: Rc<dyn LocalSpaw
             // (SPEC C3 `log`). Entered once per batch; no await inside.
             let _span = caller.span.enter();
             loop {
-                // The batch is borrowed only between jobs: a job may add to it (`push_own`).
+                // The batch is borrowed only between jobs: a job may add to it (`queue_job`).
                 let Some(job) = next_job(&lp.batch) else {
                     break;
                 };

@@ -50,7 +50,8 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    fn push_back(&mut self, job: Job) {
+    /// Adds `job` at the end.
+    pub(crate) fn push_back(&mut self, job: Job) {
         match self.chunks.back_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push_back(job),
             _ => {
@@ -60,11 +61,6 @@ impl Batch {
             }
         }
         self.len += 1;
-    }
-
-    /// Adds `job` at the end.
-    pub(crate) fn push(&mut self, job: Job) {
-        self.push_back(job);
     }
 
     /// Moves every job of `other` to the end of this batch, in order.
