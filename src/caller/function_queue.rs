@@ -30,7 +30,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -43,7 +42,7 @@ use crate::pending::{Pending, panic_text};
 use super::call::{
     Async, Fallible, FallibleAsync, OutcomeFuture, Started, guarded, guarded_future,
 };
-use super::scheduler::{LoopState, OwnedJob, in_call, owned, yield_now};
+use super::scheduler::{LoopState, OwnedJob, drop_catching, in_call, owned, yield_now};
 use super::{Caller, CallerError, CallerInner};
 
 /// Calls a drain job runs inline before it lets the caller's other work go first.
@@ -66,13 +65,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Drops user values (unrun arguments) one by one, containing a panicking destructor.
 fn drop_contained<A>(values: VecDeque<A>, queue: &str) {
     for value in values {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        drop_catching(value, |panic| {
             tracing::error!(
                 queue = %queue,
-                panic = %panic_text(&*payload),
+                panic = %panic_text(panic),
                 "dropping the arguments of an unrun queued call panicked"
             );
-        }
+        });
     }
 }
 
@@ -645,9 +644,9 @@ impl<A: Send + 'static, R: Send + 'static> FunctionQueue<A, R> {
 
 /// Drops a call's future on the caller's thread, containing a panicking destructor.
 fn drop_future<R>(future: OutcomeFuture<R>, queue: &str) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
-        tracing::error!(queue = %queue, panic = %panic_text(&*payload), "dropping a queued call's future panicked");
-    }
+    drop_catching(future, |panic| {
+        tracing::error!(queue = %queue, panic = %panic_text(panic), "dropping a queued call's future panicked");
+    });
 }
 
 /// A new round's pending: untracked (a queue outlives the scope of its first call, and a group

@@ -314,13 +314,13 @@ where
 /// will read), where a panic in a destructor must not unwind: not through the loop (the calls
 /// of its batch would never end) nor into a thread calling `stop`. The panic is logged.
 pub(crate) fn drop_contained<V>(value: V, caller: &str) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-        log_contained(
-            payload,
-            caller,
-            "dropping a call's closure or value panicked",
+    drop_catching(value, |panic| {
+        tracing::error!(
+            caller = %caller,
+            panic = %panic_text(panic),
+            "dropping a call's closure or value panicked; contained, the caller goes on"
         );
-    }
+    });
 }
 
 /// Sets a call's outcome; a value rejected because the pending was cancelled meanwhile is
@@ -346,8 +346,23 @@ pub(crate) fn log_contained(payload: Box<dyn Any + Send>, caller: &str, what: &s
         panic = %panic_text(&*payload),
         "{what}; contained, the caller goes on"
     );
+    drop_payload(payload);
+}
+
+/// Drops `value` where a panic of its destructor must not unwind: the panic is handed to
+/// `report` (to log it in the caller's words), then its payload is dropped under the same
+/// guard. [`drop_contained`] is this with the caller's log line.
+pub(crate) fn drop_catching<V>(value: V, report: impl FnOnce(&(dyn Any + Send))) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        report(&*payload);
+        drop_payload(payload);
+    }
+}
+
+/// Drops a panic's payload, user data whose destructor may panic too: then it is leaked
+/// rather than unwind.
+fn drop_payload(payload: Box<dyn Any + Send>) {
     if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        // A payload whose destructor panics, twice: leak it rather than unwind.
         std::mem::forget(again);
     }
 }
