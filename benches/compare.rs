@@ -36,7 +36,6 @@
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_kernel::Pending;
@@ -47,6 +46,11 @@ use futures::StreamExt;
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+// The CPU load of the `_contended` rows, shared with the guard test.
+#[path = "../tests/load_support/mod.rs"]
+mod load_support;
+use load_support::Burners;
 
 /// Counts every heap allocation of the process, for the heap ops. Both sides of a timed op pay
 /// the same few relaxed atomic adds per allocation.
@@ -297,50 +301,6 @@ fn heap_per_item(n: usize, f: impl FnOnce()) -> f64 {
 /// affinity masks are inherited). Returns false when the core does not exist or pinning failed.
 fn pin_to_core(core: usize) -> bool {
     core_affinity::set_for_current(core_affinity::CoreId { id: core })
-}
-
-/// One CPU-bound thread per core, each pinned to its core, for the contended rows: the load of
-/// a kernel whose cells crunch numbers on every core. They stop when this is dropped.
-struct Burners {
-    stop: Arc<AtomicBool>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Burners {
-    fn start() -> Self {
-        let cores = core_affinity::get_core_ids().unwrap_or_default();
-        let n = cores
-            .len()
-            .max(std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads = (0..n)
-            .map(|i| {
-                let stop = stop.clone();
-                let core = cores.get(i).copied();
-                std::thread::spawn(move || {
-                    if let Some(core) = core {
-                        core_affinity::set_for_current(core);
-                    }
-                    let mut x = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
-                        for _ in 0..1_000 {
-                            x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-                        }
-                    }
-                })
-            })
-            .collect();
-        Burners { stop, threads }
-    }
-}
-
-impl Drop for Burners {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
 }
 
 /// One line of the report.

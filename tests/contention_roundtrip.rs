@@ -7,13 +7,13 @@
 //! load, so it does not depend on the machine's speed.
 
 mod common;
+mod load_support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{T, new_caller, shutdown};
+use load_support::Burners;
 
 /// Round trips per side.
 const ROUND_TRIPS: u32 = 1_000;
@@ -24,49 +24,6 @@ const MAX_RATIO: f64 = 5.0;
 /// Past this ratio after three blocks the outcome is clear: stop early (the collapse this
 /// guards against takes a quarter of a second and more per block).
 const HOPELESS_RATIO: f64 = 20.0;
-
-/// One CPU-bound thread per core, pinned to it when possible; they stop when this is dropped.
-struct Burners {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Burners {
-    fn start() -> Self {
-        let cores = core_affinity::get_core_ids().unwrap_or_default();
-        let n = cores
-            .len()
-            .max(std::thread::available_parallelism().map_or(1, |n| n.get()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let threads = (0..n)
-            .map(|i| {
-                let stop = stop.clone();
-                let core = cores.get(i).copied();
-                std::thread::spawn(move || {
-                    if let Some(core) = core {
-                        core_affinity::set_for_current(core);
-                    }
-                    let mut x = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
-                        for _ in 0..1_000 {
-                            x = std::hint::black_box(x.wrapping_mul(6364136223846793005) + 1);
-                        }
-                    }
-                })
-            })
-            .collect();
-        Burners { stop, threads }
-    }
-}
-
-impl Drop for Burners {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
 
 /// The peer: a boxed closure sent over crossbeam to a worker thread, which answers on a tokio
 /// oneshot that this thread blocks on.
