@@ -440,12 +440,18 @@ fn run_op(op: &Op, cfg: &Config) -> Row {
 /// never leaks into other ops; under load from [`Burners`] when the op is contended.
 fn run_op_on_thread(op: &Op, cfg: &Config) -> Row {
     let _burners = op.contended.then(Burners::start);
+    on_own_thread(op.name, op.pinned, || run_op(op, cfg))
+}
+
+/// Runs `f` on a fresh thread, pinned to core 0 when `pinned` (with every thread it spawns),
+/// so that a pin never leaks into what runs next.
+fn on_own_thread<R: Send>(name: &str, pinned: bool, f: impl FnOnce() -> R + Send) -> R {
     std::thread::scope(|s| {
         s.spawn(|| {
-            if op.pinned && !pin_to_core(0) {
-                eprintln!("warning: could not pin {} to core 0", op.name);
+            if pinned && !pin_to_core(0) {
+                eprintln!("warning: could not pin {name} to core 0");
             }
-            run_op(op, cfg)
+            f()
         })
         .join()
         .expect("benchmark thread panicked")
@@ -481,19 +487,7 @@ fn size_label(n: usize) -> String {
 /// Each size runs `scaling_items / size` times per side, at least 3 (so the 1M rows of a full
 /// run are 3 repetitions, after one warm-up run) and at most 200.
 fn run_scaling(op: &ScalingOp, cfg: &Config) -> Vec<Row> {
-    if !op.pinned {
-        return run_scaling_here(op, cfg);
-    }
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            if !pin_to_core(0) {
-                eprintln!("warning: could not pin {} to core 0", op.name);
-            }
-            run_scaling_here(op, cfg)
-        })
-        .join()
-        .expect("benchmark thread panicked")
-    })
+    on_own_thread(op.name, op.pinned, || run_scaling_here(op, cfg))
 }
 
 /// [`run_scaling`] on this thread.
