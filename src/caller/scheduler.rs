@@ -20,7 +20,7 @@ use crate::any_pending::AnyPending;
 use crate::backend::LocalSpawner;
 use crate::context::Context;
 use crate::current::{CURRENT, CallSlots, with_slots};
-use crate::pending::{HasInner, Inner, Pending, SharedRef, panic_text};
+use crate::pending::{HasInner, Inner, Pending, panic_text};
 use crate::thread_role;
 
 use super::call::{IntoCall, OutcomeFuture, Started};
@@ -248,7 +248,7 @@ impl<T: Send + 'static, P: Send + 'static> CallCell<T, P> {
     }
 
     fn pending(self: Arc<Self>) -> Pending<T> {
-        Pending::from_shared(SharedRef(self))
+        Pending::from_arc(self)
     }
 }
 

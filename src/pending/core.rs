@@ -264,7 +264,7 @@ impl<T: Send + 'static> Pending<T> {
             inner.state.store(NOT_STARTED, Ordering::Relaxed);
         }
         let shared = Arc::new(place(inner));
-        let pen = Pending::from_shared(SharedRef(shared.clone()));
+        let pen = Pending::from_arc(shared.clone());
         // An empty context holds no tracker: skip the slot lookups.
         if allow_tracking && !crate::context::current_is_empty() {
             tracker::track_new(&pen.erase())?;
@@ -305,7 +305,7 @@ impl<T: Send + 'static> Pending<T> {
     }
 
     fn from_parts(extras: Option<Box<Extras<T>>>) -> Self {
-        Pending::from_shared(SharedRef(Arc::new(Inner::new(extras))))
+        Pending::from_arc(Arc::new(Inner::new(extras)))
     }
 
     /// This pending as a type-erased handle.
@@ -322,6 +322,15 @@ impl<T: Send + 'static> Pending<T> {
 }
 
 impl<T: 'static> Pending<T> {
+    /// A handle to the pending whose state lives in `shared` (an `Inner` itself, or an
+    /// allocation holding one), that has not awaited anything.
+    pub(crate) fn from_arc<S: HasInner<Value = T>>(shared: Arc<S>) -> Self
+    where
+        T: Send,
+    {
+        Pending::from_shared(SharedRef(shared))
+    }
+
     /// A handle around `inner` that has not awaited anything.
     pub(crate) fn from_shared(inner: SharedRef<T>) -> Self {
         Pending {

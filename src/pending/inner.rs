@@ -336,10 +336,6 @@ impl<T: 'static> SharedRef<T> {
     }
 }
 
-fn pending_of<S: HasInner>(shared: Arc<S>) -> Pending<S::Value> {
-    Pending::from_shared(SharedRef(shared))
-}
-
 impl<S: HasInner> ErasedPending for S {
     fn is_done(&self) -> bool {
         HasInner::inner(self).state.load(Ordering::Acquire) & SET != 0
@@ -357,11 +353,11 @@ impl<S: HasInner> ErasedPending for S {
     }
 
     fn cancel(self: Arc<Self>, msg: Option<&str>) -> bool {
-        pending_of(self).cancel(msg)
+        Pending::from_arc(self).cancel(msg)
     }
 
     fn add_hook(self: Arc<Self>, hook: Hook) -> Option<CallbackId> {
-        let pen = pending_of(self);
+        let pen = Pending::from_arc(self);
         if pen.inner.state.load(Ordering::Acquire) & DONE != 0 {
             hook(&pen.erase());
             return None;
@@ -386,7 +382,7 @@ impl<S: HasInner> ErasedPending for S {
     }
 
     fn wait_done_sync(self: Arc<Self>, timeout: Option<Duration>) -> Result<(), PendingError> {
-        pending_of(self).wait_sync_done(timeout)
+        Pending::from_arc(self).wait_sync_done(timeout)
     }
 
     fn fmt_debug(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

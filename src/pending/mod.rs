@@ -22,4 +22,4 @@ pub use crate::metadata::{MetaValue, Metadata};
 pub use crate::tracker::{PendingTrackerState, TrackerToken};
 
 pub(crate) use self::core::panic_text;
-pub(crate) use self::inner::{HasInner, Inner, SharedRef};
+pub(crate) use self::inner::{HasInner, Inner};
